@@ -1,0 +1,12 @@
+//! assayflow: Cell Painting microscopy and ChEMBL bioactivity -> label shards, image shards and
+//! trained models that predict pharmacological assay outcomes from images.
+//!
+//! The crate is organised by stage (see ARCHITECTURE.md):
+//! - [`chem`]: SMILES -> standard InChIKey, matching RDKit and ChEMBL;
+//! - [`sources`]: readers of input files into typed records plus rejects;
+//! - [`dataflow`]: timely dataflows that spread work over workers and processes;
+//! - [`export`]: writers of the tables the tool produces (TSV, Parquet), atomically.
+
+pub mod atomic_file;
+pub mod chem;
+pub mod rng;
