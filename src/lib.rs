@@ -9,4 +9,7 @@
 
 pub mod atomic_file;
 pub mod chem;
+pub mod dataflow;
+pub mod export;
 pub mod rng;
+pub mod sources;

@@ -10,8 +10,42 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use crate::atomic_file::AtomicFile;
 use crate::chem::{SmilesError, smiles_to_inchikey};
+
+/// Why a SMILES got no key, flattened for transport between processes and for output files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The reason class ([`crate::chem::ErrorKind::class`]), e.g. `unclosed-ring`.
+    pub class: String,
+    /// The full message, naming the position.
+    pub message: String,
+}
+
+impl From<SmilesError> for Rejection {
+    fn from(e: SmilesError) -> Rejection {
+        Rejection {
+            class: e.class().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The outcome of keying one SMILES.
+pub type KeyResult = Result<String, Rejection>;
+
+/// Keys one SMILES, flattening the error.
+pub fn key_smiles(smiles: &str) -> KeyResult {
+    smiles_to_inchikey(smiles).map_err(Rejection::from)
+}
 
 /// The stamp on the first line of a cache file; bump it whenever keying rules change.
 pub const CACHE_STAMP: &str =
@@ -41,7 +75,7 @@ pub enum CacheError {
 /// Memoised SMILES -> key results.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    map: HashMap<String, Result<String, SmilesError>>,
+    map: HashMap<String, KeyResult>,
     hits: u64,
     misses: u64,
 }
@@ -105,23 +139,23 @@ impl KeyCache {
     }
 
     /// The cached result for `smiles`, if any.
-    pub fn get(&self, smiles: &str) -> Option<&Result<String, SmilesError>> {
+    pub fn get(&self, smiles: &str) -> Option<&KeyResult> {
         self.map.get(smiles)
     }
 
     /// Records a result computed elsewhere (another process, for instance).
-    pub fn insert(&mut self, smiles: String, result: Result<String, SmilesError>) {
+    pub fn insert(&mut self, smiles: String, result: KeyResult) {
         self.map.insert(smiles, result);
     }
 
     /// The key for `smiles`, computed at most once.
-    pub fn key(&mut self, smiles: &str) -> Result<String, SmilesError> {
+    pub fn key(&mut self, smiles: &str) -> KeyResult {
         if let Some(r) = self.map.get(smiles) {
             self.hits += 1;
             return r.clone();
         }
         self.misses += 1;
-        let r = smiles_to_inchikey(smiles);
+        let r = key_smiles(smiles);
         self.map.insert(smiles.to_string(), r.clone());
         r
     }

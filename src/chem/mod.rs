@@ -25,7 +25,7 @@ pub mod rings;
 pub mod smiles;
 pub mod stereo;
 
-pub use cache::KeyCache;
+pub use cache::{KeyCache, KeyResult, Rejection, key_smiles};
 pub use error::{ErrorKind, SmilesError};
 
 /// Converts one SMILES string to its standard InChIKey, or says why it cannot.

@@ -1,0 +1,94 @@
+//! Raw command-line arguments (clap derive). Each command turns these into a validated config
+//! before it touches any file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// assayflow: Cell Painting images and ChEMBL bioactivity -> label shards, image shards and
+/// models that predict assay outcomes from images.
+#[derive(Debug, Parser)]
+#[command(name = "assayflow", version, propagate_version = true)]
+#[command(about = "Cell Painting + ChEMBL -> assay labels, image shards and trained models")]
+pub struct Cli {
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only warnings and errors; no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert SMILES to standard InChIKeys, exactly as RDKit 2026.09 computes them.
+    ///
+    /// Reads one SMILES per line (.smi: the SMILES, then optional whitespace and an id), or a
+    /// CSV/TSV with a header when --column names the SMILES column. Writes one row per input row,
+    /// in input order: `smiles<TAB>inchikey<TAB>error` (TSV; Parquet when -o ends in .parquet).
+    /// Exit code 1 when some rows got no key.
+    Inchikey(InchikeyArgs),
+    /// Run the demo: key a bundled set of real ChEMBL 36 molecules and compare with ChEMBL's keys.
+    Demo(DemoArgs),
+}
+
+/// Where the work runs: threads, processes, hosts.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Processes to run on this machine (the InChI library runs one call at a time per process,
+    /// so processes are what use more cores). Output is identical whatever the number.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub processes: usize,
+    /// Worker threads per process.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+    /// timely hostfile (one host:port per line) for a run across machines: start the same
+    /// command on every host with its own --process; process 0 reads input and writes output.
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+    /// This process's index in the hostfile (with --hostfile).
+    #[arg(long, value_name = "I", requires = "hostfile")]
+    pub process: Option<usize>,
+}
+
+/// Arguments of `assayflow inchikey`.
+#[derive(Debug, Clone, Args)]
+pub struct InchikeyArgs {
+    /// Input file, or '-' (the default) for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub input: Option<PathBuf>,
+    /// Read a CSV/TSV with a header and take SMILES from this column.
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Field delimiter for --column: 'tab', 'comma', or one character (default: from the file
+    /// extension; tab for .tsv/.tab/.txt, comma otherwise).
+    #[arg(long, value_name = "CHAR", requires = "column")]
+    pub delimiter: Option<String>,
+    /// Output file (default: standard output as TSV). A name ending in .parquet writes Parquet.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the rows that got no key, with line numbers and reason classes, to this TSV.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Key cache file (TSV): keys found there are not computed again, and new ones are added.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
+    /// Where to run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Arguments of `assayflow demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Directory for the demo's outputs.
+    #[arg(long, value_name = "DIR", default_value = "demo-out")]
+    pub out: PathBuf,
+    /// Processes to key with (default: one per available core).
+    #[arg(long, value_name = "N")]
+    pub processes: Option<usize>,
+}

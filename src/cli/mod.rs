@@ -1,0 +1,58 @@
+//! The command line: clap arguments, validated into configs before any work, then dispatched.
+//!
+//! Exit codes: 0 success, 1 some records were rejected (the output says which and why),
+//! 2 a fatal error (its cause chain is printed). A closed standard output (`| head`) is not an
+//! error.
+
+mod args;
+mod demo;
+mod inchikey;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+
+/// What a command reports back to `main`.
+pub enum Outcome {
+    /// Everything was processed.
+    Clean,
+    /// The run finished but some records were rejected.
+    Rejected(u64),
+}
+
+/// Parses the arguments, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    progress::init_logging(cli.verbose, cli.quiet);
+    let result = match &cli.command {
+        Command::Inchikey(a) => inchikey::run(a, cli.quiet),
+        Command::Demo(a) => demo::run(a, cli.quiet),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Rejected(n)) => {
+            tracing::warn!("{n} record(s) rejected");
+            ExitCode::from(1)
+        }
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<assayflow::export::key_table::KeyTableError>()
+                .is_some_and(|k| k.is_broken_pipe())
+    })
+}

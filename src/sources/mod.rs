@@ -1,0 +1,5 @@
+//! Readers of real input files into typed records, with per-record problems kept, never dropped.
+//!
+//! - [`smiles_table`]: `.smi` files and CSV/TSV tables with a SMILES column.
+
+pub mod smiles_table;
