@@ -73,13 +73,16 @@ pub fn tsv_field(s: &str) -> std::borrow::Cow<'_, str> {
 enum Sink {
     Stdout(BufWriter<io::Stdout>),
     TsvFile(AtomicFile),
-    Parquet {
-        file: ParquetFile,
-        smiles: StringBuilder,
-        keys: StringBuilder,
-        errors: StringBuilder,
-        buffered: usize,
-    },
+    Parquet(Box<ParquetSink>),
+}
+
+/// Parquet output: the file and the column builders of the batch being filled.
+struct ParquetSink {
+    file: ParquetFile,
+    smiles: StringBuilder,
+    keys: StringBuilder,
+    errors: StringBuilder,
+    buffered: usize,
 }
 
 /// Writes `inchikeys` rows in order.
@@ -102,13 +105,13 @@ impl KeyTableWriter {
         };
         let sink = match path {
             None => Sink::Stdout(BufWriter::with_capacity(1 << 16, io::stdout())),
-            Some(p) if is_parquet(p) => Sink::Parquet {
+            Some(p) if is_parquet(p) => Sink::Parquet(Box::new(ParquetSink {
                 file: ParquetFile::create(p, key_table_schema(), DEFAULT_ROW_GROUP_ROWS)?,
                 smiles: StringBuilder::new(),
                 keys: StringBuilder::new(),
                 errors: StringBuilder::new(),
                 buffered: 0,
-            },
+            })),
             Some(p) => Sink::TsvFile(AtomicFile::create(p).map_err(io_err)?),
         };
         let mut writer = KeyTableWriter {
@@ -132,7 +135,7 @@ impl KeyTableWriter {
         let result = match &mut self.sink {
             Sink::Stdout(w) => writeln!(w, "{line}"),
             Sink::TsvFile(w) => writeln!(w, "{line}"),
-            Sink::Parquet { .. } => Ok(()),
+            Sink::Parquet(_) => Ok(()),
         };
         result.map_err(|e| self.io_err(e))
     }
@@ -143,27 +146,20 @@ impl KeyTableWriter {
         if result.is_err() {
             self.rejected += 1;
         }
-        if let Sink::Parquet {
-            smiles: s,
-            keys,
-            errors,
-            buffered,
-            ..
-        } = &mut self.sink
-        {
-            s.append_value(smiles);
+        if let Sink::Parquet(p) = &mut self.sink {
+            p.smiles.append_value(smiles);
             match result {
                 Ok(key) => {
-                    keys.append_value(key);
-                    errors.append_null();
+                    p.keys.append_value(key);
+                    p.errors.append_null();
                 }
                 Err(rejection) => {
-                    keys.append_null();
-                    errors.append_value(&rejection.message);
+                    p.keys.append_null();
+                    p.errors.append_value(&rejection.message);
                 }
             }
-            *buffered += 1;
-            if *buffered >= DEFAULT_BATCH_ROWS {
+            p.buffered += 1;
+            if p.buffered >= DEFAULT_BATCH_ROWS {
                 self.flush_batch()?;
             }
             return Ok(());
@@ -176,21 +172,14 @@ impl KeyTableWriter {
     }
 
     fn flush_batch(&mut self) -> Result<(), KeyTableError> {
-        if let Sink::Parquet {
-            file,
-            smiles,
-            keys,
-            errors,
-            buffered,
-        } = &mut self.sink
-        {
-            if *buffered == 0 {
+        if let Sink::Parquet(p) = &mut self.sink {
+            if p.buffered == 0 {
                 return Ok(());
             }
             let columns: Vec<ArrayRef> = vec![
-                Arc::new(smiles.finish()),
-                Arc::new(keys.finish()),
-                Arc::new(errors.finish()),
+                Arc::new(p.smiles.finish()),
+                Arc::new(p.keys.finish()),
+                Arc::new(p.errors.finish()),
             ];
             let batch = RecordBatch::try_new(key_table_schema(), columns).map_err(|e| {
                 KeyTableError::Io {
@@ -198,8 +187,8 @@ impl KeyTableWriter {
                     source: io::Error::other(e),
                 }
             })?;
-            file.write(&batch)?;
-            *buffered = 0;
+            p.file.write(&batch)?;
+            p.buffered = 0;
         }
         Ok(())
     }
@@ -226,7 +215,7 @@ impl KeyTableWriter {
         match self.sink {
             Sink::Stdout(mut w) => w.flush().map_err(io_err),
             Sink::TsvFile(f) => f.commit().map_err(io_err),
-            Sink::Parquet { file, .. } => Ok(file.commit()?),
+            Sink::Parquet(p) => Ok(p.file.commit()?),
         }
     }
 }

@@ -557,6 +557,7 @@ impl<'a> Reader<'a> {
                 .get(pos..pos + len)
                 .and_then(|b| std::str::from_utf8(b).ok())
         };
+        let next_is_lower = self.s.get(pos + 1).is_some_and(|d| d.is_ascii_lowercase());
         if c.is_ascii_uppercase() {
             if let Some(z) = text(2)
                 .filter(|t| t.as_bytes()[1].is_ascii_lowercase())
@@ -565,7 +566,8 @@ impl<'a> Reader<'a> {
                 self.i += 2;
                 return Ok((z, false));
             }
-            if let Some(z) = text(1).and_then(element::from_symbol) {
+            // Inside brackets a lower-case letter never follows a one-letter symbol.
+            if !next_is_lower && let Some(z) = text(1).and_then(element::from_symbol) {
                 self.i += 1;
                 return Ok((z, false));
             }
@@ -573,6 +575,15 @@ impl<'a> Reader<'a> {
             if let Some(z) = text(2).and_then(bracket_aromatic) {
                 self.i += 2;
                 return Ok((z, true));
+            }
+            if next_is_lower && let Some(pair) = text(2) {
+                let capitalised = format!("{}{}", pair[..1].to_ascii_uppercase(), &pair[1..]);
+                if element::from_symbol(&capitalised).is_some() {
+                    return self.err(
+                        pos,
+                        ErrorKind::UnknownElement(format!("{pair} (not an aromatic element)")),
+                    );
+                }
             }
             if let Some(z) = text(1).and_then(bracket_aromatic) {
                 self.i += 1;

@@ -314,7 +314,15 @@ impl<'a> Writer<'a> {
         } else {
             symbol.to_string()
         };
-        if !atom.is_bracket() {
+        // Perception may have charged an organic-subset atom (nitro, azide clean-ups): such atoms
+        // need brackets, with their hydrogens spelled out.
+        let needs_brackets = atom.is_bracket()
+            || atom.charge != 0
+            || atom.isotope != 0
+            || atom.class != 0
+            || atom.radicals != 0
+            || atom.chirality != Chirality::None;
+        if !needs_brackets {
             self.out.push_str(&symbol);
             return;
         }
@@ -330,7 +338,7 @@ impl<'a> Writer<'a> {
             Chirality::Anticlockwise => self.out.push('@'),
             Chirality::Clockwise => self.out.push_str("@@"),
         }
-        match atom.bracket_h.unwrap_or(0) {
+        match atom.hydrogens {
             0 => {}
             1 => self.out.push('H'),
             h => {

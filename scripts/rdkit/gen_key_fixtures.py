@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Write the RDKit oracles the key tests compare against (run once, commit the output).
+
+Needs `pip install rdkit==2026.9.1` and ../shared beside the project.
+
+- tests/fixtures/rdkit_random_smiles.tsv: for each molecule of
+  ../shared/data/chem/smiles_inchikey_rdkit.tsv, one random-order aromatic SMILES and one random-order
+  Kekule SMILES written by RDKit (`MolToRandomSmilesVect`), with the molecule's RDKit InChIKey.
+  Columns (no header): random_smiles, inchikey, form.
+- tests/fixtures/bray2017_rdkit_inchikeys.txt: RDKit's InChIKey of every SMILES of
+  ../shared/data/cellpainting/bray2017_compounds/moshkov2023_smiles.txt, line by line (header line
+  `inchikey`; empty where RDKit gives none).
+"""
+import os
+import random
+
+from rdkit import Chem, RDLogger
+
+RDLogger.DisableLog("rdApp.*")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.path.join(ROOT, "..", "shared", "data")
+OUT = os.path.join(ROOT, "tests", "fixtures")
+
+
+def random_smiles():
+    rng = random.Random(20261124)
+    path = os.path.join(SHARED, "chem", "smiles_inchikey_rdkit.tsv")
+    with open(path) as src, open(os.path.join(OUT, "rdkit_random_smiles.tsv"), "w") as out:
+        for line in src:
+            smiles, key, _source = line.rstrip("\n").split("\t")
+            mol = Chem.MolFromSmiles(smiles)
+            for form in ("aromatic", "kekule"):
+                m = Chem.Mol(mol)
+                if form == "kekule":
+                    Chem.Kekulize(m, clearAromaticFlags=True)
+                r = Chem.MolToRandomSmilesVect(
+                    m, 1, randomSeed=rng.randint(1, 2**31 - 1), isomericSmiles=True,
+                    kekuleSmiles=(form == "kekule"))[0]
+                out.write("%s\t%s\t%s\n" % (r, key, form))
+
+
+def bray_keys():
+    path = os.path.join(SHARED, "cellpainting", "bray2017_compounds", "moshkov2023_smiles.txt")
+    with open(path) as src, open(os.path.join(OUT, "bray2017_rdkit_inchikeys.txt"), "w") as out:
+        next(src)
+        out.write("inchikey\n")
+        for line in src:
+            mol = Chem.MolFromSmiles(line.strip())
+            out.write("%s\n" % (Chem.MolToInchiKey(mol) if mol is not None else ""))
+
+
+if __name__ == "__main__":
+    random_smiles()
+    bray_keys()
