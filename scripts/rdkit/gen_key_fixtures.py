@@ -7,6 +7,10 @@ Needs `pip install rdkit==2026.9.1` and ../shared beside the project.
   ../shared/data/chem/smiles_inchikey_rdkit.tsv, one random-order aromatic SMILES and one random-order
   Kekule SMILES written by RDKit (`MolToRandomSmilesVect`), with the molecule's RDKit InChIKey.
   Columns (no header): random_smiles, inchikey, form.
+- tests/fixtures/rdkit_stereo_edits.tsv: 4,000 stereo-edited variants of molecules from the sets
+  above (some `@`/`@@` marks removed or inverted, some `/` `\\` dropped: partially specified
+  stereo, where RDKit's stereo clean-up decides what reaches InChI), with RDKit's keys.
+  Columns (no header): smiles, inchikey.
 - tests/fixtures/bray2017_rdkit_inchikeys.txt: RDKit's InChIKey of every SMILES of
   ../shared/data/cellpainting/bray2017_compounds/moshkov2023_smiles.txt, line by line (header line
   `inchikey`; empty where RDKit gives none).
@@ -49,6 +53,44 @@ def bray_keys():
             out.write("%s\n" % (Chem.MolToInchiKey(mol) if mol is not None else ""))
 
 
+def stereo_edits():
+    import re
+
+    rng = random.Random(20261125)
+    pattern = re.compile(r"\[([0-9]*[A-Za-z][a-z]?)(@@|@)(H?[0-9]*)([^\]]*)\]")
+    sources = [line.split("\t")[0] for line in open(os.path.join(SHARED, "chem", "smiles_inchikey_rdkit.tsv"))]
+    with open(os.path.join(SHARED, "cellpainting", "bray2017_compounds", "moshkov2023_smiles.txt")) as f:
+        next(f)
+        sources += [line.strip() for line in f]
+    stereo = [s for s in sources if "@" in s or "/" in s or "\\" in s]
+    rows = []
+    while len(rows) < 4000:
+        s = rng.choice(stereo)
+        pieces, last = [], 0
+        for m in pattern.finditer(s):
+            r = rng.random()
+            if r < 0.3:
+                rep = "[" + m.group(1) + m.group(3) + m.group(4) + "]"
+            elif r < 0.6:
+                rep = "[" + m.group(1) + ("@" if m.group(2) == "@@" else "@@") + m.group(3) + m.group(4) + "]"
+            else:
+                rep = m.group(0)
+            pieces += [s[last:m.start()], rep]
+            last = m.end()
+        pieces.append(s[last:])
+        t = "".join(c if (c not in "/\\" or rng.random() < 0.7) else "" for c in "".join(pieces))
+        mol = Chem.MolFromSmiles(t)
+        if mol is None:
+            continue
+        key = Chem.MolToInchiKey(mol)
+        if key:
+            rows.append((t, key))
+    with open(os.path.join(OUT, "rdkit_stereo_edits.tsv"), "w") as out:
+        for t, key in rows:
+            out.write("%s\t%s\n" % (t, key))
+
+
 if __name__ == "__main__":
     random_smiles()
+    stereo_edits()
     bray_keys()

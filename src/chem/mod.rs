@@ -21,6 +21,7 @@ pub mod inchikey;
 pub mod kekulize;
 pub mod mol;
 pub mod perceive;
+pub mod ranks;
 pub mod rings;
 pub mod smiles;
 pub mod stereo;
