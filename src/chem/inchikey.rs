@@ -25,8 +25,20 @@ fn inchi_error(e: inchi::InchiError) -> SmilesError {
 
 /// Builds the InChI library's input from a perceived molecule.
 fn build_input(mol: &Mol) -> Result<Molecule, SmilesError> {
-    let mut mol = mol.clone();
-    cleanup::undo_perchlorate(&mut mol);
+    // Only molecules with a Cl+3 need RDKit's reverse clean-up (and a copy to apply it to).
+    let owned;
+    let mol = if mol
+        .atoms
+        .iter()
+        .any(|a| a.element == element::z::CL && a.charge == 3)
+    {
+        let mut copy = mol.clone();
+        cleanup::undo_perchlorate(&mut copy);
+        owned = copy;
+        &owned
+    } else {
+        mol
+    };
     let mut input = Molecule::new();
     for atom in &mol.atoms {
         if atom.element == 0 {
@@ -60,14 +72,14 @@ fn build_input(mol: &Mol) -> Result<Molecule, SmilesError> {
         };
         input.add_bond(bond.a, bond.b, order).map_err(inchi_error)?;
     }
-    for t in stereo::tetrahedral(&mol) {
+    for t in stereo::tetrahedral(mol) {
         input.add_stereo(Stereo::Tetrahedral {
             center: t.center,
             neighbors: t.neighbors,
             parity: if t.even { Parity::Even } else { Parity::Odd },
         });
     }
-    for d in stereo::double_bonds(&mol) {
+    for d in stereo::double_bonds(mol) {
         input.add_stereo(Stereo::DoubleBond {
             ends: d.ends,
             parity: if d.even { Parity::Even } else { Parity::Odd },

@@ -85,7 +85,7 @@ fn raw_tetrahedral(mol: &Mol) -> Vec<Tetrahedral> {
 fn unpaired_ring_centres(mol: &Mol) -> Vec<bool> {
     let n = mol.atoms.len();
     let mut unpaired = vec![false; n];
-    if !mol.atoms.iter().any(|a| a.chirality != Chirality::None) {
+    if !(0..n).any(|a| might_be_ring_pair_centre(mol, a)) {
         return unpaired;
     }
     let ranks = stereo_aware_ranks(mol);
@@ -113,7 +113,7 @@ fn unpaired_ring_centres(mol: &Mol) -> Vec<bool> {
             .filter(|&b| !mol.bonds[b].in_ring)
             .map(|b| mol.bonds[b].other(a))
             .collect();
-        let mut ring_ranks: Vec<usize> = ring.iter().map(|&r| ranks[r]).collect();
+        let mut ring_ranks: Vec<u32> = ring.iter().map(|&r| ranks[r]).collect();
         ring_ranks.sort_unstable();
         ring_ranks.dedup();
         match non_ring.len() {
@@ -156,9 +156,31 @@ fn unpaired_ring_centres(mol: &Mol) -> Vec<bool> {
     unpaired
 }
 
+/// A cheap pre-check: a marked atom with two ring bonds and two neighbours that look alike
+/// (element, isotope, charge, degree, hydrogens). Only then can it be an unpaired ring centre.
+fn might_be_ring_pair_centre(mol: &Mol, a: usize) -> bool {
+    if mol.atoms[a].chirality == Chirality::None
+        || mol.atom_bonds(a).filter(|&b| mol.bonds[b].in_ring).count() < 2
+    {
+        return false;
+    }
+    let look = |x: usize| {
+        let atom = &mol.atoms[x];
+        (
+            atom.element,
+            atom.isotope,
+            atom.charge,
+            mol.degree(x),
+            atom.hydrogens,
+        )
+    };
+    let nbrs: Vec<usize> = mol.atom_bonds(a).map(|b| mol.bonds[b].other(a)).collect();
+    (0..nbrs.len()).any(|i| (i + 1..nbrs.len()).any(|j| look(nbrs[i]) == look(nbrs[j])))
+}
+
 /// True when two bonded neighbours of `a` share a rank.
-fn has_duplicate_neighbors(mol: &Mol, ranks: &[usize], a: usize) -> bool {
-    let mut seen: Vec<usize> = mol
+fn has_duplicate_neighbors(mol: &Mol, ranks: &[u32], a: usize) -> bool {
+    let mut seen: Vec<u32> = mol
         .atom_bonds(a)
         .map(|b| ranks[mol.bonds[b].other(a)])
         .collect();
@@ -171,7 +193,7 @@ fn has_duplicate_neighbors(mol: &Mol, ranks: &[usize], a: usize) -> bool {
 /// Ranks in which marked centres whose neighbours all differ carry their configuration (like
 /// RDKit's CIP ranking with chirality tie-breaking), so that the two sides of a meso ring (the
 /// exo/endo carbon of a tropane) rank apart. Iterated until no new centre becomes distinguishable.
-fn stereo_aware_ranks(mol: &Mol) -> Vec<usize> {
+fn stereo_aware_ranks(mol: &Mol) -> Vec<u32> {
     let n = mol.atoms.len();
     let raw = raw_tetrahedral(mol);
     let mut labels = vec![0i8; n];
@@ -185,7 +207,7 @@ fn stereo_aware_ranks(mol: &Mol) -> Vec<usize> {
             // Parity of the permutation that sorts the neighbours by rank (the centre itself,
             // standing for H or a lone pair, ranks lowest).
             let key = |x: usize| if x == t.center { 0 } else { ranks[x] + 1 };
-            let keys: Vec<usize> = t.neighbors.iter().map(|&x| key(x)).collect();
+            let keys: Vec<u32> = t.neighbors.iter().map(|&x| key(x)).collect();
             let inversions = (0..4)
                 .flat_map(|i| (i + 1..4).map(move |j| (i, j)))
                 .filter(|&(i, j)| keys[i] > keys[j])
