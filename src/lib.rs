@@ -13,3 +13,4 @@ pub mod dataflow;
 pub mod export;
 pub mod rng;
 pub mod sources;
+pub mod synth;

@@ -1,5 +1,7 @@
 //! Readers of real input files into typed records, with per-record problems kept, never dropped.
 //!
-//! - [`smiles_table`]: `.smi` files and CSV/TSV tables with a SMILES column.
+//! - [`smiles_table`]: `.smi` files and CSV/TSV tables with a SMILES column;
+//! - [`cellpainting`]: Cell Painting compound metadata (CDRP and JUMP layouts).
 
+pub mod cellpainting;
 pub mod smiles_table;

@@ -1,0 +1,1 @@
+//! Cell Painting compound metadata as distributed: the Bray/CDRP and JUMP layouts.

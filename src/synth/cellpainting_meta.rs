@@ -1,0 +1,1 @@
+//! Writing Cell Painting compound metadata (CDRP and JUMP layouts) for generated worlds.
