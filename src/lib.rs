@@ -11,6 +11,8 @@ pub mod atomic_file;
 pub mod chem;
 pub mod dataflow;
 pub mod export;
+pub mod labels;
+pub mod pipeline;
 pub mod rng;
 pub mod sources;
 pub mod synth;

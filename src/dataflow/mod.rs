@@ -2,7 +2,9 @@
 //! streams; only a driver touches workers, inputs and probes; no stage does I/O.
 //!
 //! - [`cluster`]: threads, processes and hosts as a [`timely::Config`];
-//! - [`keying`]: SMILES -> InChIKey spread over every worker.
+//! - [`keying`]: SMILES -> InChIKey spread over every worker;
+//! - [`labels`]: the label rules as a differential dataflow.
 
 pub mod cluster;
 pub mod keying;
+pub mod labels;

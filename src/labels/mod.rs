@@ -1,0 +1,9 @@
+//! Assay label tasks from ChEMBL for Cell Painting compounds (the paper's rules, configured in
+//! `pipelines/*.toml`).
+//!
+//! - [`records`]: the records the rules work on (activities, matches, tasks, labels);
+//! - [`reference`]: a plain from-scratch implementation of the rules (the test oracle);
+//! - the dataflow implementation is [`crate::dataflow::labels`].
+
+pub mod records;
+pub mod reference;
