@@ -2,6 +2,8 @@
 //! formats (TSV, Parquet against its schema file), exit codes, rejects, the key cache, several
 //! processes giving identical output, standard input and closed pipes.
 
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

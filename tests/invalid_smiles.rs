@@ -3,6 +3,8 @@
 //! recorded beside each one (scripts/rdkit/gen_invalid_smiles.py); where RDKit accepts (`@TH1`,
 //! conflicting ring-bond orders, stray characters) the table says so.
 
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
 use assayflow::chem::smiles_to_inchikey;
 
 #[test]

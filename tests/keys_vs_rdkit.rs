@@ -3,6 +3,8 @@
 //! with partially specified stereo, the 16,978 compounds of the Bray 2017 Cell Painting screen,
 //! and ChEMBL 36's own keys.
 
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
 use std::path::{Path, PathBuf};
 
 use assayflow::chem::smiles_to_inchikey;

@@ -3,6 +3,8 @@
 //! retractions and corrections) must both equal a from-scratch recomputation, with one worker or
 //! several. A small hand-made case checks the exact (data, time, diff) outputs.
 
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
 use std::collections::BTreeMap;
 
 use assayflow::dataflow::cluster::ClusterConfig;

@@ -1,6 +1,8 @@
 //! Every contract in data-schemas/ is a valid schema file (known types, unique column names,
 //! a description everywhere), so the writer tests can hold outputs to them.
 
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
 use assayflow::export::schema::TableSchema;
 
 #[test]

@@ -6,6 +6,8 @@
 //!   position inside the string; pathological long inputs finish (linear-time reader, capped
 //!   atom count before any super-linear step).
 
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
 use std::sync::OnceLock;
 
 use assayflow::chem::perceive::perceive;

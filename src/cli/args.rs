@@ -34,6 +34,66 @@ pub enum Command {
     Inchikey(InchikeyArgs),
     /// Run the demo: key a bundled set of real ChEMBL 36 molecules and compare with ChEMBL's keys.
     Demo(DemoArgs),
+    /// Build assay label tasks from a ChEMBL release and Cell Painting metadata, or refresh them.
+    #[command(subcommand)]
+    Labels(LabelsCommand),
+}
+
+/// `assayflow labels ...`.
+#[derive(Debug, Subcommand)]
+pub enum LabelsCommand {
+    /// Build a label export: Cell Painting compounds keyed to InChIKeys, matched to a ChEMBL
+    /// release, labelled by the pipeline's rules, written as Parquet shards with a manifest.
+    Build(LabelsBuildArgs),
+    /// Refresh an export against a new ChEMBL release: recompute only what changed, write a
+    /// changelog, reuse unchanged shards. The result equals a build on the new release.
+    Refresh(LabelsRefreshArgs),
+}
+
+/// Arguments of `assayflow labels build`.
+#[derive(Debug, Clone, Args)]
+pub struct LabelsBuildArgs {
+    /// The ChEMBL release, as its SQLite file (chembl_NN.db).
+    #[arg(long, value_name = "DB")]
+    pub chembl: PathBuf,
+    /// The release number, when the file's `version` table lacks it.
+    #[arg(long, value_name = "NN")]
+    pub chembl_release: Option<String>,
+    /// The Cell Painting metadata directory (CDRP or JUMP layout).
+    #[arg(long, value_name = "DIR")]
+    pub cellpainting: PathBuf,
+    /// The pipeline file (rules, split, shards).
+    #[arg(long, value_name = "FILE", default_value = "pipelines/paper.toml")]
+    pub pipeline: PathBuf,
+    /// The export directory to create.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// InChIKey cache file: keys found there are not computed again.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
+    /// Where to run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Arguments of `assayflow labels refresh`.
+#[derive(Debug, Clone, Args)]
+pub struct LabelsRefreshArgs {
+    /// The previous export.
+    #[arg(long, value_name = "DIR")]
+    pub previous: PathBuf,
+    /// The new ChEMBL release's SQLite file.
+    #[arg(long, value_name = "DB")]
+    pub chembl: PathBuf,
+    /// The release number, when the file's `version` table lacks it.
+    #[arg(long, value_name = "NN")]
+    pub chembl_release: Option<String>,
+    /// The new export directory to create.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Where to run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Where the work runs: threads, processes, hosts.

@@ -2,21 +2,21 @@
 //! rows, skips what the cache or an earlier row already keyed, and writes rows back in order.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
 
 use assayflow::chem::{KeyCache, KeyResult, Rejection};
-use assayflow::dataflow::cluster::{ClusterConfig, LocalCluster, read_hostfile};
+use assayflow::dataflow::cluster::ClusterConfig;
 use assayflow::dataflow::keying::{DriverError, KeyingDriver, run_keying};
 use assayflow::export::key_table::{KeyTableWriter, RejectsWriter};
 use assayflow::sources::smiles_table::{SmilesLayout, SmilesReader};
 
 use super::Outcome;
-use super::args::{ClusterArgs, InchikeyArgs};
+use super::args::InchikeyArgs;
+use super::cluster;
 use super::progress::input_bar;
 
 /// Rows buffered before ready ones are written out while reading a batch.
@@ -25,16 +25,6 @@ const FLUSH_EVERY_ROWS: usize = 4096;
 /// Reason class of a row that could not be read at all.
 const UNREADABLE_ROW: &str = "unreadable-row";
 
-/// How this process takes part in the run.
-enum Role {
-    /// A single process, possibly with worker threads.
-    Alone(ClusterConfig),
-    /// Process 0 of peers this command starts on this machine.
-    LocalLeader { processes: usize, workers: usize },
-    /// One process of a hostfile cluster.
-    Member(ClusterConfig),
-}
-
 /// The validated configuration of one run.
 struct Config {
     input: Option<PathBuf>,
@@ -42,7 +32,6 @@ struct Config {
     output: Option<PathBuf>,
     rejects: Option<PathBuf>,
     cache: Option<PathBuf>,
-    role: Role,
 }
 
 fn parse_delimiter(text: &str) -> Result<u8> {
@@ -54,39 +43,6 @@ fn parse_delimiter(text: &str) -> Result<u8> {
         t if t.len() == 1 && t.is_ascii() => t.as_bytes()[0],
         t => bail!("--delimiter {t:?}: give 'tab', 'comma' or a single ASCII character"),
     })
-}
-
-fn role(cluster: &ClusterArgs) -> Result<Role> {
-    if cluster.workers == 0 || cluster.processes == 0 {
-        bail!("--workers and --processes must be at least 1");
-    }
-    if let Some(hostfile) = &cluster.hostfile {
-        let addresses = read_hostfile(hostfile)?;
-        if cluster.processes > 1 && cluster.processes != addresses.len() {
-            bail!(
-                "--processes {} disagrees with the {} address(es) in {}",
-                cluster.processes,
-                addresses.len(),
-                hostfile.display()
-            );
-        }
-        let config = ClusterConfig {
-            workers: cluster.workers,
-            process: cluster
-                .process
-                .context("--hostfile needs --process (this process's index)")?,
-            addresses,
-        };
-        config.validate()?;
-        return Ok(Role::Member(config));
-    }
-    if cluster.processes > 1 {
-        return Ok(Role::LocalLeader {
-            processes: cluster.processes,
-            workers: cluster.workers,
-        });
-    }
-    Ok(Role::Alone(ClusterConfig::single(cluster.workers)))
 }
 
 fn config(args: &InchikeyArgs) -> Result<Config> {
@@ -113,44 +69,23 @@ fn config(args: &InchikeyArgs) -> Result<Config> {
         output: args.output.clone().filter(|p| p.as_os_str() != "-"),
         rejects: args.rejects.clone(),
         cache: args.cache.clone(),
-        role: role(&args.cluster)?,
     })
 }
 
 /// Runs `assayflow inchikey`.
 pub fn run(args: &InchikeyArgs, quiet: bool) -> Result<Outcome> {
     let config = config(args)?;
-    match &config.role {
-        Role::Member(cluster) if !cluster.is_leader() => {
+    let role = cluster::role(&args.cluster)?;
+    cluster::run(
+        role,
+        &["inchikey".into()],
+        |c| lead(&config, c, quiet),
+        |c| {
             // A peer: compute its share, touch no file.
-            run_keying::<Session>(cluster, None)?;
+            run_keying::<Session>(c, None)?;
             Ok(Outcome::Clean)
-        }
-        Role::Member(cluster) | Role::Alone(cluster) => lead(&config, cluster, quiet),
-        Role::LocalLeader { processes, workers } => {
-            let local = LocalCluster::start(*processes, *workers, |process, hostfile| {
-                peer_args(process, hostfile, *workers)
-            })?;
-            let outcome = lead(&config, &local.config, quiet);
-            if outcome.is_ok() {
-                local.wait()?;
-            }
-            outcome
-        }
-    }
-}
-
-fn peer_args(process: usize, hostfile: &Path, workers: usize) -> Vec<OsString> {
-    vec![
-        "--quiet".into(),
-        "inchikey".into(),
-        "--hostfile".into(),
-        hostfile.as_os_str().to_owned(),
-        "--process".into(),
-        process.to_string().into(),
-        "--workers".into(),
-        workers.to_string().into(),
-    ]
+        },
+    )
 }
 
 fn lead(config: &Config, cluster: &ClusterConfig, quiet: bool) -> Result<Outcome> {

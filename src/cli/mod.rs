@@ -5,8 +5,10 @@
 //! error.
 
 mod args;
+mod cluster;
 mod demo;
 mod inchikey;
+mod labels;
 mod progress;
 
 use std::process::ExitCode;
@@ -30,6 +32,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Inchikey(a) => inchikey::run(a, cli.quiet),
         Command::Demo(a) => demo::run(a, cli.quiet),
+        Command::Labels(c) => labels::run(c, cli.quiet),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

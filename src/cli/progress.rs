@@ -44,3 +44,19 @@ pub fn input_bar(total_bytes: Option<u64>, quiet: bool) -> ProgressBar {
     }
     bar
 }
+
+/// A spinner with elapsed time for a long multi-phase command.
+pub fn phase_spinner(message: &str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message.to_string());
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+    bar
+}

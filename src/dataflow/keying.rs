@@ -149,3 +149,74 @@ fn drive<D: KeyingDriver>(
     }
     deliver(arrived, &mut driver)
 }
+
+/// Feeds a list of SMILES in batches and collects their results by position.
+struct ListDriver {
+    smiles: Vec<String>,
+    next: usize,
+    results: Vec<Option<KeyResult>>,
+}
+
+impl KeyingDriver for ListDriver {
+    fn next_batch(&mut self, max: usize) -> Result<Option<Vec<(u64, String)>>, DriverError> {
+        if self.next >= self.smiles.len() {
+            return Ok(None);
+        }
+        let end = (self.next + max).min(self.smiles.len());
+        let batch = (self.next..end)
+            .map(|i| (i as u64, self.smiles[i].clone()))
+            .collect();
+        self.next = end;
+        Ok(Some(batch))
+    }
+
+    fn accept(&mut self, results: Vec<(u64, KeyResult)>) -> Result<(), DriverError> {
+        for (id, result) in results {
+            if let Some(slot) = self.results.get_mut(id as usize) {
+                *slot = Some(result);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keys `smiles` on `cluster`, computing only the distinct SMILES that `cache` does not hold
+/// (and adding them to it); returns one result per input, in order. On processes other than 0,
+/// pass `None` (they only lend their workers) and get an empty vector back.
+pub fn key_all(
+    cluster: &ClusterConfig,
+    smiles: Option<&[String]>,
+    cache: &mut crate::chem::KeyCache,
+) -> Result<Vec<KeyResult>, KeyingError> {
+    let Some(smiles) = smiles else {
+        run_keying::<ListDriver>(cluster, None)?;
+        return Ok(Vec::new());
+    };
+    let mut missing: Vec<String> = smiles
+        .iter()
+        .filter(|s| cache.get(s).is_none())
+        .cloned()
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    let driver = ListDriver {
+        results: vec![None; missing.len()],
+        smiles: missing,
+        next: 0,
+    };
+    let driver = run_keying(cluster, Some(driver))?
+        .ok_or_else(|| KeyingError::Timely("the keying driver was lost".into()))?;
+    for (s, r) in driver.smiles.into_iter().zip(driver.results) {
+        let r = r.ok_or_else(|| KeyingError::Timely(format!("no result for {s:?}")))?;
+        cache.insert(s, r);
+    }
+    smiles
+        .iter()
+        .map(|s| {
+            cache
+                .get(s)
+                .cloned()
+                .ok_or_else(|| KeyingError::Timely(format!("no result for {s:?}")))
+        })
+        .collect()
+}

@@ -196,13 +196,16 @@ pub struct InputChanges {
     pub matches: Vec<(Match, isize)>,
 }
 
+/// A task with its (actives, inactives).
+pub type TaskCount = (Task, (u32, u32));
+
 /// Consolidated changes to the stage's outputs at one epoch, sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputChanges {
     /// Label changes.
     pub labels: Vec<(Label, isize)>,
     /// Task count changes.
-    pub task_counts: Vec<((Task, (u32, u32)), isize)>,
+    pub task_counts: Vec<(TaskCount, isize)>,
     /// Report count changes.
     pub stats: Vec<(Stat, isize)>,
 }

@@ -3,8 +3,13 @@
 //!
 //! - [`parquet_file`]: Parquet with the project's defaults (zstd, row groups, `created_by`);
 //! - [`key_table`]: the `inchikeys` table (TSV or Parquet) and its rejects file;
+//! - [`label_tables`], [`label_export`], [`authors_format`], [`manifest`]: label exports;
 //! - [`schema`]: the contracts in `data-schemas/`, and checks of written files against them.
 
+pub mod authors_format;
 pub mod key_table;
+pub mod label_export;
+pub mod label_tables;
+pub mod manifest;
 pub mod parquet_file;
 pub mod schema;

@@ -2,8 +2,8 @@
 //! them: [`TableSchema::check_arrow`] for Parquet, [`TableSchema::check_tsv_header`] for TSV.
 //!
 //! A schema file names the table, who writes or reads it, its formats, and each column's name,
-//! type (`utf8`, `bool`, `int8`..`int64`, `uint8`..`uint64`, `float32`, `float64`), nullability
-//! and meaning.
+//! type (`utf8`, `bool`, `int8`..`int64`, `uint8`..`uint64`, `float32`, `float64`,
+//! `list<utf8>`, `list<int64>`), nullability and meaning.
 
 use std::path::Path;
 
@@ -89,6 +89,16 @@ pub fn arrow_type(type_name: &str) -> Option<DataType> {
         "uint64" => DataType::UInt64,
         "float32" => DataType::Float32,
         "float64" => DataType::Float64,
+        "list<utf8>" => DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
+            "item",
+            DataType::Utf8,
+            true,
+        ))),
+        "list<int64>" => DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
+            "item",
+            DataType::Int64,
+            true,
+        ))),
         _ => return None,
     })
 }

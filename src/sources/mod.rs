@@ -1,7 +1,9 @@
 //! Readers of real input files into typed records, with per-record problems kept, never dropped.
 //!
 //! - [`smiles_table`]: `.smi` files and CSV/TSV tables with a SMILES column;
-//! - [`cellpainting`]: Cell Painting compound metadata (CDRP and JUMP layouts).
+//! - [`cellpainting`]: Cell Painting compound metadata (CDRP and JUMP layouts);
+//! - [`chembl`]: a ChEMBL release's SQLite file.
 
 pub mod cellpainting;
+pub mod chembl;
 pub mod smiles_table;

@@ -4,3 +4,4 @@
 //! [`crate::sources`] read; nothing takes an in-memory shortcut.
 
 pub mod cellpainting_meta;
+pub mod chembl_db;

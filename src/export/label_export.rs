@@ -1,0 +1,297 @@
+//! Writing a label export directory: the tables of [`label_tables`](super::label_tables), the
+//! labels hash-partitioned by compound into `labels/part-NNNNN.parquet`, the authors' format,
+//! a copy of the pipeline file, and `manifest.json` last.
+//!
+//! ```text
+//! EXPORT/
+//!   compounds.parquet  tasks.parquet  rejects.parquet  match_report.parquet
+//!   labels/part-00000.parquet ... part-<shards-1>.parquet
+//!   inputs/activities.parquet  inputs/matches.parquet  inputs/assays.parquet
+//!   authors/label-matrix.mtx  authors/row-compound-index.csv  authors/column-assay-index.csv
+//!   pipeline.toml
+//!   manifest.json            (last)
+//! ```
+//!
+//! A refresh passes the previous export and the shards whose content is unchanged; those are
+//! copied byte for byte instead of being encoded again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+
+use crate::atomic_file::AtomicFile;
+use crate::export::authors_format;
+use crate::export::label_tables::{
+    self, CompoundRow, LabelRow, MatchReportRow, MatchRow, RejectRow, TaskRow,
+};
+use crate::export::manifest::{
+    FileEntry, Inputs, LABEL_EXPORT_FORMAT, MANIFEST, Manifest, ManifestError, PipelineRef, entry,
+};
+use crate::export::parquet_file::{DEFAULT_ROW_GROUP_ROWS, ParquetFile, ParquetFileError};
+use crate::labels::records::RawActivity;
+use crate::pipeline::Pipeline;
+use crate::sources::chembl::AssayInfo;
+
+/// Everything a label export holds.
+#[derive(Debug, Clone)]
+pub struct LabelExport {
+    /// The pipeline (copied into the export).
+    pub pipeline: Pipeline,
+    /// ChEMBL release number.
+    pub chembl_release: String,
+    /// Fingerprints of the Cell Painting metadata files read.
+    pub cellpainting_files: Vec<FileEntry>,
+    /// Compounds, sorted by InChIKey.
+    pub compounds: Vec<CompoundRow>,
+    /// Kept tasks, sorted by task id.
+    pub tasks: Vec<TaskRow>,
+    /// Labels, sorted by (InChIKey, task id).
+    pub labels: Vec<LabelRow>,
+    /// Rejects, sorted.
+    pub rejects: Vec<RejectRow>,
+    /// Match report, one row per level.
+    pub match_report: Vec<MatchReportRow>,
+    /// ChEMBL activities used, sorted by (molregno, activity_id).
+    pub input_activities: Vec<RawActivity>,
+    /// Matches used, sorted.
+    pub input_matches: Vec<MatchRow>,
+    /// Assays used, sorted by assay_id.
+    pub input_assays: Vec<AssayInfo>,
+    /// Report counts.
+    pub stats: BTreeMap<String, u64>,
+}
+
+/// A previous export whose unchanged label shards are reused.
+pub struct Reuse<'a> {
+    /// Its directory.
+    pub dir: &'a Path,
+    /// Its manifest.
+    pub manifest: &'a Manifest,
+    /// Shards whose rows did not change.
+    pub unchanged_shards: BTreeSet<u32>,
+}
+
+/// Errors writing an export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The directory already holds a complete export.
+    #[error("{0} already holds an export (manifest.json); remove it or choose another --out")]
+    Exists(String),
+    /// Filesystem failure.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Building a batch failed.
+    #[error("{path}: {source}")]
+    Arrow {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: ArrowError,
+    },
+    /// Writing Parquet failed.
+    #[error(transparent)]
+    Parquet(#[from] ParquetFileError),
+    /// Writing the manifest failed.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A reused shard differs from its previous hash.
+    #[error("{path}: the previous export's shard does not match its manifest")]
+    Reuse {
+        /// The shard.
+        path: String,
+    },
+}
+
+/// The shard of a compound: blake3 of its InChIKey, first eight bytes, modulo `shards`.
+pub fn shard_of(inchikey: &str, shards: u32) -> u32 {
+    let hash = blake3::hash(inchikey.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash.as_bytes()[..8]);
+    (u64::from_le_bytes(first) % u64::from(shards.max(1))) as u32
+}
+
+/// Relative path of a label shard.
+pub fn shard_path(shard: u32) -> String {
+    format!("labels/part-{shard:05}.parquet")
+}
+
+struct Writer<'a> {
+    dir: &'a Path,
+    files: Vec<FileEntry>,
+}
+
+impl Writer<'_> {
+    fn io(&self, rel: &str) -> impl Fn(std::io::Error) -> ExportError + '_ {
+        let path = self.dir.join(rel).display().to_string();
+        move |source| ExportError::Io {
+            path: path.clone(),
+            source,
+        }
+    }
+
+    fn table(
+        &mut self,
+        rel: &str,
+        batch: Result<RecordBatch, ArrowError>,
+    ) -> Result<(), ExportError> {
+        let path = self.dir.join(rel);
+        let batch = batch.map_err(|source| ExportError::Arrow {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut file = ParquetFile::create(&path, batch.schema(), DEFAULT_ROW_GROUP_ROWS)?;
+        file.write(&batch)?;
+        file.commit()?;
+        let e = entry(self.dir, rel, Some(batch.num_rows() as u64)).map_err(self.io(rel))?;
+        self.files.push(e);
+        Ok(())
+    }
+
+    fn copy(&mut self, from: &Path, rel: &str, expected: &FileEntry) -> Result<(), ExportError> {
+        let bytes = std::fs::read(from.join(rel)).map_err(self.io(rel))?;
+        if blake3::hash(&bytes).to_hex().as_str() != expected.blake3 {
+            return Err(ExportError::Reuse {
+                path: from.join(rel).display().to_string(),
+            });
+        }
+        let mut f = AtomicFile::create(self.dir.join(rel)).map_err(self.io(rel))?;
+        f.write_all(&bytes).map_err(self.io(rel))?;
+        f.commit().map_err(self.io(rel))?;
+        self.files.push(expected.clone());
+        Ok(())
+    }
+
+    fn text(&mut self, rel: &str, text: &str) -> Result<(), ExportError> {
+        let mut f = AtomicFile::create(self.dir.join(rel)).map_err(self.io(rel))?;
+        f.write_all(text.as_bytes()).map_err(self.io(rel))?;
+        f.commit().map_err(self.io(rel))?;
+        let e = entry(self.dir, rel, None).map_err(self.io(rel))?;
+        self.files.push(e);
+        Ok(())
+    }
+}
+
+/// Writes `export` into `dir` and returns its manifest (written last).
+pub fn write_label_export(
+    dir: &Path,
+    export: &LabelExport,
+    reuse: Option<&Reuse<'_>>,
+) -> Result<Manifest, ExportError> {
+    if dir.join(MANIFEST).exists() {
+        return Err(ExportError::Exists(dir.display().to_string()));
+    }
+    for sub in ["", "labels", "inputs", "authors"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|source| ExportError::Io {
+            path: dir.join(sub).display().to_string(),
+            source,
+        })?;
+    }
+    let mut w = Writer {
+        dir,
+        files: Vec::new(),
+    };
+    w.table(
+        "compounds.parquet",
+        label_tables::compounds_batch(&export.compounds),
+    )?;
+    w.table("tasks.parquet", label_tables::tasks_batch(&export.tasks))?;
+    w.table(
+        "rejects.parquet",
+        label_tables::rejects_batch(&export.rejects),
+    )?;
+    w.table(
+        "match_report.parquet",
+        label_tables::match_report_batch(&export.match_report),
+    )?;
+    w.table(
+        "inputs/activities.parquet",
+        label_tables::input_activities_batch(&export.input_activities),
+    )?;
+    w.table(
+        "inputs/matches.parquet",
+        label_tables::input_matches_batch(&export.input_matches),
+    )?;
+    w.table(
+        "inputs/assays.parquet",
+        label_tables::input_assays_batch(&export.input_assays),
+    )?;
+
+    let shards = export.pipeline.export.label_shards;
+    let mut by_shard: Vec<Vec<LabelRow>> = vec![Vec::new(); shards as usize];
+    for l in &export.labels {
+        by_shard[shard_of(&l.inchikey, shards) as usize].push(l.clone());
+    }
+    for (s, rows) in by_shard.iter().enumerate() {
+        let rel = shard_path(s as u32);
+        let reused = reuse.and_then(|r| {
+            r.unchanged_shards
+                .contains(&(s as u32))
+                .then(|| r.manifest.file(&rel).map(|e| (r.dir, e)))
+                .flatten()
+        });
+        match reused {
+            Some((from, expected)) => w.copy(from, &rel, expected)?,
+            None => w.table(&rel, label_tables::labels_batch(rows))?,
+        }
+    }
+
+    if export.pipeline.export.authors_format {
+        authors_format::write(&dir.join("authors"), &export.tasks, &export.labels).map_err(
+            |source| ExportError::Io {
+                path: dir.join("authors").display().to_string(),
+                source,
+            },
+        )?;
+        for f in [
+            authors_format::MATRIX,
+            authors_format::ROWS,
+            authors_format::COLUMNS,
+        ] {
+            let rel = format!("authors/{f}");
+            let e = entry(dir, &rel, None).map_err(w.io(&rel))?;
+            w.files.push(e);
+        }
+    }
+    w.text("pipeline.toml", &export.pipeline.text)?;
+
+    let snapshot = {
+        let mut h = blake3::Hasher::new();
+        for rel in [
+            "inputs/activities.parquet",
+            "inputs/matches.parquet",
+            "inputs/assays.parquet",
+        ] {
+            if let Some(e) = w.files.iter().find(|f| f.path == rel) {
+                h.update(e.blake3.as_bytes());
+            }
+        }
+        h.finalize().to_hex().to_string()
+    };
+    let mut files = w.files;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let manifest = Manifest {
+        format: LABEL_EXPORT_FORMAT.to_string(),
+        tool: format!("assayflow {}", env!("CARGO_PKG_VERSION")),
+        pipeline: PipelineRef {
+            name: export.pipeline.pipeline.name.clone(),
+            blake3: export.pipeline.hash(),
+        },
+        inputs: Inputs {
+            cellpainting: export.cellpainting_files.clone(),
+            chembl_release: export.chembl_release.clone(),
+            chembl_snapshot: snapshot,
+        },
+        stats: export.stats.clone(),
+        files,
+    };
+    manifest.write(dir)?;
+    Ok(manifest)
+}

@@ -1,0 +1,636 @@
+//! The tables of a label export, as rows and as Arrow record batches: `compounds`, `tasks`,
+//! `labels` (sharded), `rejects`, `match_report`, `changelog`, and the ChEMBL input snapshot
+//! (`inputs/activities`, `inputs/matches`, `inputs/assays`). Each has a contract in
+//! `data-schemas/` under the same name; [`read_table`] reads one back.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int8Builder, Int64Builder, ListBuilder, StringBuilder,
+    UInt32Builder, UInt64Builder,
+};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int8Array, Int64Array, ListArray, RecordBatch,
+    StringArray, UInt32Array, UInt64Array,
+};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
+
+use crate::labels::records::RawActivity;
+use crate::sources::chembl::AssayInfo;
+
+/// A compound of the Cell Painting set with a standard InChIKey.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompoundRow {
+    /// Standard InChIKey (the compound's identity).
+    pub inchikey: String,
+    /// The SMILES it was keyed from (of its first broad_sample).
+    pub smiles: String,
+    /// Every Cell Painting sample with this key, sorted.
+    pub broad_samples: Vec<String>,
+    /// `train`, `valid` or `test`.
+    pub split: String,
+    /// The match level that found ChEMBL molecules, if any.
+    pub match_level: Option<String>,
+    /// ChEMBL ids of the molecules found.
+    pub chembl_ids: Vec<String>,
+    /// Their molregnos.
+    pub molregnos: Vec<i64>,
+    /// Labels in kept tasks.
+    pub n_labels: u32,
+}
+
+/// A kept task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRow {
+    /// `<assay chembl_id>:pchembl>=<t>` or `<assay chembl_id>:comment`.
+    pub task_id: String,
+    /// The assay's CHEMBL id.
+    pub assay_chembl_id: String,
+    /// The assay's integer id.
+    pub assay_id: i64,
+    /// `pchembl` or `comment`.
+    pub kind: String,
+    /// The threshold of a `pchembl` task.
+    pub threshold: Option<f64>,
+    /// Active compounds.
+    pub n_active: u32,
+    /// Inactive compounds.
+    pub n_inactive: u32,
+    /// ChEMBL assay type.
+    pub assay_type: String,
+    /// ChEMBL confidence score.
+    pub confidence_score: Option<i64>,
+    /// Target CHEMBL id.
+    pub target_chembl_id: Option<String>,
+    /// Target name.
+    pub target_name: Option<String>,
+    /// Assay description.
+    pub description: String,
+}
+
+/// One label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRow {
+    /// Compound.
+    pub inchikey: String,
+    /// Task.
+    pub task_id: String,
+    /// +1 active, -1 inactive.
+    pub label: i8,
+    /// Measurements behind it.
+    pub n_measurements: u32,
+    /// Median pChEMBL of a numeric task.
+    pub median_pchembl: Option<f64>,
+}
+
+/// A record that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RejectRow {
+    /// Where it came from (`platemap/X.txt`, `activities.pchembl_value`...).
+    pub source: String,
+    /// Which record (`line 12`, `activity_id=5`, a broad_sample...).
+    pub record: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// How many compounds each match level finds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchReportRow {
+    /// `full`, `first_block` or `parent`.
+    pub level: String,
+    /// Compounds with a standard InChIKey.
+    pub compounds: u64,
+    /// Compounds with at least one ChEMBL molecule at this level.
+    pub matched: u64,
+    /// Distinct ChEMBL molecules found.
+    pub molecules: u64,
+    /// The level the labels use.
+    pub used: bool,
+}
+
+/// A change a refresh made.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangeRow {
+    /// `label_added`, `label_removed`, `label_flipped`, `task_added`, `task_removed`.
+    pub change: String,
+    /// Compound (label changes).
+    pub inchikey: Option<String>,
+    /// Task.
+    pub task_id: String,
+    /// Label before.
+    pub old_label: Option<i8>,
+    /// Label after.
+    pub new_label: Option<i8>,
+}
+
+/// A matched molecule (snapshot of the match input).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MatchRow {
+    /// Compound.
+    pub inchikey: String,
+    /// ChEMBL molecule.
+    pub molregno: i64,
+}
+
+fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
+    Field::new(name, data_type, nullable)
+}
+
+fn list_of(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", item, true)))
+}
+
+/// Schema of `compounds`.
+pub fn compounds_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("inchikey", DataType::Utf8, false),
+        field("smiles", DataType::Utf8, false),
+        field("broad_samples", list_of(DataType::Utf8), false),
+        field("split", DataType::Utf8, false),
+        field("match_level", DataType::Utf8, true),
+        field("chembl_ids", list_of(DataType::Utf8), false),
+        field("molregnos", list_of(DataType::Int64), false),
+        field("n_labels", DataType::UInt32, false),
+    ]))
+}
+
+/// Schema of `tasks`.
+pub fn tasks_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("task_id", DataType::Utf8, false),
+        field("assay_chembl_id", DataType::Utf8, false),
+        field("assay_id", DataType::Int64, false),
+        field("kind", DataType::Utf8, false),
+        field("threshold", DataType::Float64, true),
+        field("n_active", DataType::UInt32, false),
+        field("n_inactive", DataType::UInt32, false),
+        field("assay_type", DataType::Utf8, false),
+        field("confidence_score", DataType::Int64, true),
+        field("target_chembl_id", DataType::Utf8, true),
+        field("target_name", DataType::Utf8, true),
+        field("description", DataType::Utf8, false),
+    ]))
+}
+
+/// Schema of `labels`.
+pub fn labels_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("inchikey", DataType::Utf8, false),
+        field("task_id", DataType::Utf8, false),
+        field("label", DataType::Int8, false),
+        field("n_measurements", DataType::UInt32, false),
+        field("median_pchembl", DataType::Float64, true),
+    ]))
+}
+
+/// Schema of `rejects`.
+pub fn rejects_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("source", DataType::Utf8, false),
+        field("record", DataType::Utf8, false),
+        field("reason", DataType::Utf8, false),
+    ]))
+}
+
+/// Schema of `match_report`.
+pub fn match_report_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("level", DataType::Utf8, false),
+        field("compounds", DataType::UInt64, false),
+        field("matched", DataType::UInt64, false),
+        field("molecules", DataType::UInt64, false),
+        field("used", DataType::Boolean, false),
+    ]))
+}
+
+/// Schema of `changelog`.
+pub fn changelog_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("change", DataType::Utf8, false),
+        field("inchikey", DataType::Utf8, true),
+        field("task_id", DataType::Utf8, false),
+        field("old_label", DataType::Int8, true),
+        field("new_label", DataType::Int8, true),
+    ]))
+}
+
+/// Schema of `inputs/activities`.
+pub fn input_activities_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("molregno", DataType::Int64, false),
+        field("activity_id", DataType::Int64, false),
+        field("assay_id", DataType::Int64, false),
+        field("standard_type", DataType::Utf8, true),
+        field("standard_relation", DataType::Utf8, true),
+        field("pchembl_value", DataType::Float64, true),
+        field("activity_comment", DataType::Utf8, true),
+        field("data_validity_comment", DataType::Utf8, true),
+    ]))
+}
+
+/// Schema of `inputs/matches`.
+pub fn input_matches_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("inchikey", DataType::Utf8, false),
+        field("molregno", DataType::Int64, false),
+    ]))
+}
+
+/// Schema of `inputs/assays`.
+pub fn input_assays_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("assay_id", DataType::Int64, false),
+        field("chembl_id", DataType::Utf8, false),
+        field("description", DataType::Utf8, false),
+        field("assay_type", DataType::Utf8, false),
+        field("confidence_score", DataType::Int64, true),
+        field("target_chembl_id", DataType::Utf8, true),
+        field("target_name", DataType::Utf8, true),
+    ]))
+}
+
+fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+    let mut b = StringBuilder::new();
+    for v in values {
+        b.append_value(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn opt_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut b = StringBuilder::new();
+    for v in values {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn string_lists<'a>(values: impl Iterator<Item = &'a [String]>) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for list in values {
+        for s in list {
+            b.values().append_value(s);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+fn int_lists<'a>(values: impl Iterator<Item = &'a [i64]>) -> ArrayRef {
+    let mut b = ListBuilder::new(Int64Builder::new());
+    for list in values {
+        for &x in list {
+            b.values().append_value(x);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
+    let mut b = UInt32Builder::new();
+    for v in values {
+        b.append_value(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn u64s(values: impl Iterator<Item = u64>) -> ArrayRef {
+    let mut b = UInt64Builder::new();
+    for v in values {
+        b.append_value(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn i64s(values: impl Iterator<Item = i64>) -> ArrayRef {
+    let mut b = Int64Builder::new();
+    for v in values {
+        b.append_value(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn opt_i64s(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+    let mut b = Int64Builder::new();
+    for v in values {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn opt_f64s(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+    let mut b = Float64Builder::new();
+    for v in values {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn opt_i8s(values: impl Iterator<Item = Option<i8>>) -> ArrayRef {
+    let mut b = Int8Builder::new();
+    for v in values {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
+    let mut b = BooleanBuilder::new();
+    for v in values {
+        b.append_value(v);
+    }
+    Arc::new(b.finish())
+}
+
+/// `compounds` rows as a batch.
+pub fn compounds_batch(rows: &[CompoundRow]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        compounds_schema(),
+        vec![
+            strings(rows.iter().map(|r| r.inchikey.as_str())),
+            strings(rows.iter().map(|r| r.smiles.as_str())),
+            string_lists(rows.iter().map(|r| r.broad_samples.as_slice())),
+            strings(rows.iter().map(|r| r.split.as_str())),
+            opt_strings(rows.iter().map(|r| r.match_level.as_deref())),
+            string_lists(rows.iter().map(|r| r.chembl_ids.as_slice())),
+            int_lists(rows.iter().map(|r| r.molregnos.as_slice())),
+            u32s(rows.iter().map(|r| r.n_labels)),
+        ],
+    )
+}
+
+/// `tasks` rows as a batch.
+pub fn tasks_batch(rows: &[TaskRow]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        tasks_schema(),
+        vec![
+            strings(rows.iter().map(|r| r.task_id.as_str())),
+            strings(rows.iter().map(|r| r.assay_chembl_id.as_str())),
+            i64s(rows.iter().map(|r| r.assay_id)),
+            strings(rows.iter().map(|r| r.kind.as_str())),
+            opt_f64s(rows.iter().map(|r| r.threshold)),
+            u32s(rows.iter().map(|r| r.n_active)),
+            u32s(rows.iter().map(|r| r.n_inactive)),
+            strings(rows.iter().map(|r| r.assay_type.as_str())),
+            opt_i64s(rows.iter().map(|r| r.confidence_score)),
+            opt_strings(rows.iter().map(|r| r.target_chembl_id.as_deref())),
+            opt_strings(rows.iter().map(|r| r.target_name.as_deref())),
+            strings(rows.iter().map(|r| r.description.as_str())),
+        ],
+    )
+}
+
+/// `labels` rows as a batch.
+pub fn labels_batch(rows: &[LabelRow]) -> Result<RecordBatch, ArrowError> {
+    let mut label = Int8Builder::new();
+    for r in rows {
+        label.append_value(r.label);
+    }
+    RecordBatch::try_new(
+        labels_schema(),
+        vec![
+            strings(rows.iter().map(|r| r.inchikey.as_str())),
+            strings(rows.iter().map(|r| r.task_id.as_str())),
+            Arc::new(label.finish()),
+            u32s(rows.iter().map(|r| r.n_measurements)),
+            opt_f64s(rows.iter().map(|r| r.median_pchembl)),
+        ],
+    )
+}
+
+/// `rejects` rows as a batch.
+pub fn rejects_batch(rows: &[RejectRow]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        rejects_schema(),
+        vec![
+            strings(rows.iter().map(|r| r.source.as_str())),
+            strings(rows.iter().map(|r| r.record.as_str())),
+            strings(rows.iter().map(|r| r.reason.as_str())),
+        ],
+    )
+}
+
+/// `match_report` rows as a batch.
+pub fn match_report_batch(rows: &[MatchReportRow]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        match_report_schema(),
+        vec![
+            strings(rows.iter().map(|r| r.level.as_str())),
+            u64s(rows.iter().map(|r| r.compounds)),
+            u64s(rows.iter().map(|r| r.matched)),
+            u64s(rows.iter().map(|r| r.molecules)),
+            bools(rows.iter().map(|r| r.used)),
+        ],
+    )
+}
+
+/// `changelog` rows as a batch.
+pub fn changelog_batch(rows: &[ChangeRow]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        changelog_schema(),
+        vec![
+            strings(rows.iter().map(|r| r.change.as_str())),
+            opt_strings(rows.iter().map(|r| r.inchikey.as_deref())),
+            strings(rows.iter().map(|r| r.task_id.as_str())),
+            opt_i8s(rows.iter().map(|r| r.old_label)),
+            opt_i8s(rows.iter().map(|r| r.new_label)),
+        ],
+    )
+}
+
+/// `inputs/activities` rows as a batch.
+pub fn input_activities_batch(rows: &[RawActivity]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        input_activities_schema(),
+        vec![
+            i64s(rows.iter().map(|r| r.molregno)),
+            i64s(rows.iter().map(|r| r.activity_id)),
+            i64s(rows.iter().map(|r| r.assay_id)),
+            opt_strings(rows.iter().map(|r| r.standard_type.as_deref())),
+            opt_strings(rows.iter().map(|r| r.standard_relation.as_deref())),
+            opt_f64s(rows.iter().map(|r| r.pchembl_value)),
+            opt_strings(rows.iter().map(|r| r.activity_comment.as_deref())),
+            opt_strings(rows.iter().map(|r| r.data_validity_comment.as_deref())),
+        ],
+    )
+}
+
+/// `inputs/matches` rows as a batch.
+pub fn input_matches_batch(rows: &[MatchRow]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        input_matches_schema(),
+        vec![
+            strings(rows.iter().map(|r| r.inchikey.as_str())),
+            i64s(rows.iter().map(|r| r.molregno)),
+        ],
+    )
+}
+
+/// `inputs/assays` rows as a batch.
+pub fn input_assays_batch(rows: &[AssayInfo]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        input_assays_schema(),
+        vec![
+            i64s(rows.iter().map(|r| r.assay_id)),
+            strings(rows.iter().map(|r| r.chembl_id.as_str())),
+            strings(rows.iter().map(|r| r.description.as_str())),
+            strings(rows.iter().map(|r| r.assay_type.as_str())),
+            opt_i64s(rows.iter().map(|r| r.confidence_score)),
+            opt_strings(rows.iter().map(|r| r.target_chembl_id.as_deref())),
+            opt_strings(rows.iter().map(|r| r.target_name.as_deref())),
+        ],
+    )
+}
+
+/// Errors reading a table back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadTableError {
+    /// The file could not be opened.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not valid Parquet.
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: parquet::errors::ParquetError,
+    },
+    /// A column is missing or has another type.
+    #[error("{path}: column {column:?} missing or of an unexpected type")]
+    Column {
+        /// The file.
+        path: String,
+        /// The column.
+        column: String,
+    },
+}
+
+/// Reads every batch of a Parquet file.
+pub fn read_table(path: &Path) -> Result<Vec<RecordBatch>, ReadTableError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| ReadTableError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|source| ReadTableError::Parquet {
+            path: name.clone(),
+            source,
+        })?;
+    reader
+        .map(|b| {
+            b.map_err(|e| ReadTableError::Parquet {
+                path: name.clone(),
+                source: parquet::errors::ParquetError::ArrowError(e.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// Typed column access for tables read back.
+pub struct Columns<'a> {
+    path: &'a str,
+    batch: &'a RecordBatch,
+}
+
+impl<'a> Columns<'a> {
+    /// Wraps a batch of the file `path` (used in messages).
+    pub fn new(path: &'a str, batch: &'a RecordBatch) -> Columns<'a> {
+        Columns { path, batch }
+    }
+
+    fn get<T: 'static>(&self, name: &str) -> Result<&'a T, ReadTableError> {
+        self.batch
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<T>())
+            .ok_or_else(|| ReadTableError::Column {
+                path: self.path.to_string(),
+                column: name.to_string(),
+            })
+    }
+
+    /// A utf8 column.
+    pub fn utf8(&self, name: &str) -> Result<&'a StringArray, ReadTableError> {
+        self.get(name)
+    }
+
+    /// An int64 column.
+    pub fn int64(&self, name: &str) -> Result<&'a Int64Array, ReadTableError> {
+        self.get(name)
+    }
+
+    /// A uint32 column.
+    pub fn uint32(&self, name: &str) -> Result<&'a UInt32Array, ReadTableError> {
+        self.get(name)
+    }
+
+    /// A uint64 column.
+    pub fn uint64(&self, name: &str) -> Result<&'a UInt64Array, ReadTableError> {
+        self.get(name)
+    }
+
+    /// An int8 column.
+    pub fn int8(&self, name: &str) -> Result<&'a Int8Array, ReadTableError> {
+        self.get(name)
+    }
+
+    /// A float64 column.
+    pub fn float64(&self, name: &str) -> Result<&'a Float64Array, ReadTableError> {
+        self.get(name)
+    }
+
+    /// A boolean column.
+    pub fn boolean(&self, name: &str) -> Result<&'a BooleanArray, ReadTableError> {
+        self.get(name)
+    }
+
+    /// A list column.
+    pub fn list(&self, name: &str) -> Result<&'a ListArray, ReadTableError> {
+        self.get(name)
+    }
+}
+
+/// Optional string at row `i`.
+pub fn opt_str(a: &StringArray, i: usize) -> Option<String> {
+    (!a.is_null(i)).then(|| a.value(i).to_string())
+}
+
+/// Optional i64 at row `i`.
+pub fn opt_i64(a: &Int64Array, i: usize) -> Option<i64> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// Optional f64 at row `i`.
+pub fn opt_f64(a: &Float64Array, i: usize) -> Option<f64> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// The strings of a list cell.
+pub fn list_strings(a: &ListArray, i: usize) -> Vec<String> {
+    let values = a.value(i);
+    values
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .map(|s| (0..s.len()).map(|j| s.value(j).to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// The integers of a list cell.
+pub fn list_i64s(a: &ListArray, i: usize) -> Vec<i64> {
+    let values = a.value(i);
+    values
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .map(|s| (0..s.len()).map(|j| s.value(j)).collect())
+        .unwrap_or_default()
+}
