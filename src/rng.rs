@@ -51,6 +51,14 @@ impl SplitMix64 {
         self.unit() < p
     }
 
+    /// A standard normal deviate (Box-Muller; one of the pair is discarded, keeping the
+    /// generator's state a simple function of how many values were drawn).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.unit(); // (0, 1]
+        let u2 = self.unit();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
     /// Fisher-Yates shuffle.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {

@@ -37,6 +37,60 @@ pub enum Command {
     /// Build assay label tasks from a ChEMBL release and Cell Painting metadata, or refresh them.
     #[command(subcommand)]
     Labels(LabelsCommand),
+    /// Generate inputs in the real formats: a whole world (ChEMBL-schema release, Cell Painting
+    /// metadata, hidden truth), or the next release of a ChEMBL database.
+    #[command(subcommand)]
+    Synth(SynthCommand),
+}
+
+/// `assayflow synth ...`.
+#[derive(Debug, Subcommand)]
+pub enum SynthCommand {
+    /// Generate a world: a ChEMBL-schema SQLite release (real and generated molecules, assays
+    /// of very different sizes, realistic activity rows), Cell Painting metadata in the CDRP
+    /// layout, and the hidden mechanisms behind both (truth/). Same seed and scale, same bytes.
+    World(SynthWorldArgs),
+    /// Derive a plausible next release from a ChEMBL SQLite file: retracted, corrected and
+    /// added activities, new molecules and assays, changed validity comments.
+    Release(SynthReleaseArgs),
+}
+
+/// Arguments of `assayflow synth world`.
+#[derive(Debug, Clone, Args)]
+pub struct SynthWorldArgs {
+    /// The world directory to create.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Size: demo (seconds), small (a twentieth of ChEMBL), full (ChEMBL-sized: 2.4 M
+    /// molecules, 1.7 M assays, 21 M activities, 30,000 Cell Painting compounds).
+    #[arg(long, value_enum, default_value = "demo")]
+    pub scale: assayflow::synth::scale::Scale,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to run (keying spreads over processes).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Arguments of `assayflow synth release`.
+#[derive(Debug, Clone, Args)]
+pub struct SynthReleaseArgs {
+    /// The release to start from (never modified).
+    #[arg(long, value_name = "DB")]
+    pub from: PathBuf,
+    /// The new release file to create.
+    #[arg(long, value_name = "DB")]
+    pub out: PathBuf,
+    /// Fraction of activity rows that change (retracted, corrected, validity, added).
+    #[arg(long, default_value_t = 0.01, value_name = "F")]
+    pub change_rate: f64,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The new version name (default: the old one with its number increased, ChEMBL_37).
+    #[arg(long, value_name = "NAME")]
+    pub version_name: Option<String>,
 }
 
 /// `assayflow labels ...`.

@@ -10,6 +10,7 @@ mod demo;
 mod inchikey;
 mod labels;
 mod progress;
+mod synth;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,7 @@ pub fn main() -> ExitCode {
         Command::Inchikey(a) => inchikey::run(a, cli.quiet),
         Command::Demo(a) => demo::run(a, cli.quiet),
         Command::Labels(c) => labels::run(c, cli.quiet),
+        Command::Synth(c) => synth::run(c, cli.quiet),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -291,6 +291,7 @@ fn read_chembl(
     compounds: &Compounds,
     level: MatchLevel,
 ) -> Result<ChemblInputs, BuildError> {
+    let mut phases = Phases::new("reading ChEMBL");
     let n = compounds.keys.len();
     let mut by_level: BTreeMap<MatchLevel, Vec<BTreeSet<i64>>> = BTreeMap::new();
     let mut full = vec![BTreeSet::new(); n];
@@ -364,9 +365,11 @@ fn read_chembl(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    phases.lap("matching");
     let chembl_ids = release.molecule_chembl_ids(&molregnos)?;
     let mut rejects = Vec::new();
     let activities = release.activities(&molregnos, &mut rejects)?;
+    phases.lap("activities");
     let assay_ids: Vec<i64> = activities
         .iter()
         .map(|a| a.assay_id)
@@ -374,6 +377,7 @@ fn read_chembl(
         .into_iter()
         .collect();
     let assays = release.assays(&assay_ids)?;
+    phases.lap("assays");
     for id in assay_ids.iter().filter(|id| !assays.contains_key(id)) {
         rejects.push(ChemblReject {
             source: "activities.assay_id".into(),
@@ -622,8 +626,34 @@ fn assemble(
     }
 }
 
+/// Logs how long each phase of a run took (at debug level: `-v`).
+struct Phases {
+    run: &'static str,
+    last: std::time::Instant,
+}
+
+impl Phases {
+    fn new(run: &'static str) -> Phases {
+        Phases {
+            run,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, phase: &str) {
+        let now = std::time::Instant::now();
+        tracing::debug!(
+            "{}: {phase} took {:.2} s",
+            self.run,
+            (now - self.last).as_secs_f64()
+        );
+        self.last = now;
+    }
+}
+
 /// Builds an export from Cell Painting metadata and a ChEMBL release (process 0).
 pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport, BuildError> {
+    let mut phases = Phases::new("build");
     let rules = opts.pipeline.rules();
     let meta = read_metadata(
         &opts.cellpainting,
@@ -643,7 +673,9 @@ pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport
         Some(p) => KeyCache::load(p).map_err(|e| BuildError::Invalid(e.to_string()))?,
         None => KeyCache::new(),
     };
+    phases.lap("reading metadata");
     let keys = key_all(cluster, Some(&smiles), &mut cache)?;
+    phases.lap("keying");
     if let Some(p) = &opts.cache {
         cache
             .save(p)
@@ -652,6 +684,7 @@ pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport
     let keyed: Vec<(usize, KeyResult)> = with_smiles.into_iter().zip(keys).collect();
     let (compounds, rejects, stats) = keyed_compounds(&meta, &keyed);
     let chembl = read_chembl(&release, &compounds, opts.pipeline.chembl.match_level)?;
+    phases.lap("reading ChEMBL");
     let (activities, activity_rejects) = classify(&chembl.activities, &rules);
     let matches = match_records(&chembl.matches, &compounds);
     let out = run_label_epochs(
@@ -666,6 +699,7 @@ pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport
     for o in &out {
         state.apply(o);
     }
+    phases.lap("label dataflow");
     let export = assemble(
         &opts.pipeline,
         &compounds,
@@ -676,7 +710,9 @@ pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport
         cellpainting_files,
         activity_rejects,
     );
+    phases.lap("assembling");
     let manifest = write_label_export(&opts.out, &export, None)?;
+    phases.lap("writing");
     Ok(BuildReport {
         manifest,
         changes: None,

@@ -388,11 +388,12 @@ fn read_table(
             io_error(&path, source)
         }
     })?;
-    let mut reader = csv::ReaderBuilder::new()
+    let mut builder = csv::ReaderBuilder::new();
+    builder
         .delimiter(delimiter)
         .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes.as_slice());
+        .flexible(true);
+    let mut reader = builder.from_reader(bytes.as_slice());
     let lines = LineIndex::new(&bytes);
     let mut record = csv::ByteRecord::new();
     let read_error = |e: csv::Error| match e.into_kind() {
@@ -427,48 +428,60 @@ fn read_table(
     }
     let width = header.len();
     let mut rows = Vec::new();
-    let mut fallback_line = 1;
-    while reader.read_byte_record(&mut record).map_err(read_error)? {
-        fallback_line += 1;
-        let source = RecordRef {
-            file: rel.to_string(),
-            line: record
-                .position()
-                .map_or(fallback_line, |p| lines.line_of(p.byte())),
-        };
-        let blank = |f: &[u8]| f.iter().all(u8::is_ascii_whitespace);
-        if record.iter().all(blank) {
-            continue;
-        }
-        if record.len() < width || record.iter().skip(width).any(|f| !blank(f)) {
-            rejects.push(MetadataReject {
-                source,
-                reason: format!(
-                    "expected {width} fields as in the header, found {}",
-                    record.len()
-                ),
-            });
-            continue;
-        }
-        let mut values = Vec::with_capacity(columns.len());
-        let mut bad = None;
-        for (column, index) in columns.iter().zip(&indices) {
-            let raw = index.and_then(|i| record.get(i)).unwrap_or_default();
-            match std::str::from_utf8(raw) {
-                Ok(text) => values.push(text.trim().to_string()),
-                Err(_) => {
-                    bad = Some(column.name);
-                    break;
+    // Records are read from `base`; a malformed record that swallowed several lines (an
+    // unterminated quote) is rejected as its first line only, and reading starts again on the
+    // line after it, so one bad quote loses nothing else.
+    let mut base = usize::try_from(reader.position().byte()).unwrap_or(bytes.len());
+    'restart: while base < bytes.len() {
+        let mut reader = builder.from_reader(&bytes[base..]);
+        while reader.read_byte_record(&mut record).map_err(read_error)? {
+            let start = base + record.position().map_or(0, |p| p.byte() as usize);
+            let end = base + reader.position().byte() as usize;
+            let source = RecordRef {
+                file: rel.to_string(),
+                line: lines.line_of(start as u64),
+            };
+            let blank = |f: &[u8]| f.iter().all(u8::is_ascii_whitespace);
+            if record.iter().all(blank) {
+                continue;
+            }
+            if record.len() < width || record.iter().skip(width).any(|f| !blank(f)) {
+                rejects.push(MetadataReject {
+                    source: source.clone(),
+                    reason: format!(
+                        "expected {width} fields as in the header, found {}",
+                        record.len()
+                    ),
+                });
+                if let Some(next) = lines.after_line_of(start)
+                    && next < end
+                {
+                    base = next;
+                    continue 'restart;
+                }
+                continue;
+            }
+            let mut values = Vec::with_capacity(columns.len());
+            let mut bad = None;
+            for (column, index) in columns.iter().zip(&indices) {
+                let raw = index.and_then(|i| record.get(i)).unwrap_or_default();
+                match std::str::from_utf8(raw) {
+                    Ok(text) => values.push(text.trim().to_string()),
+                    Err(_) => {
+                        bad = Some(column.name);
+                        break;
+                    }
                 }
             }
+            match bad {
+                Some(name) => rejects.push(MetadataReject {
+                    source,
+                    reason: format!("column {name} is not valid UTF-8"),
+                }),
+                None => rows.push(Row { source, values }),
+            }
         }
-        match bad {
-            Some(name) => rejects.push(MetadataReject {
-                source,
-                reason: format!("column {name} is not valid UTF-8"),
-            }),
-            None => rows.push(Row { source, values }),
-        }
+        break;
     }
     Ok(rows)
 }
@@ -488,6 +501,16 @@ impl<'a> LineIndex<'a> {
             .filter_map(|(i, b)| (*b == b'\n').then_some(i))
             .collect();
         LineIndex { bytes, newlines }
+    }
+
+    /// The offset where the line after the one holding the record at `offset` starts.
+    fn after_line_of(&self, offset: usize) -> Option<usize> {
+        let mut at = offset;
+        while matches!(self.bytes.get(at), Some(b'\r' | b'\n')) {
+            at += 1;
+        }
+        let i = self.newlines.partition_point(|&p| p < at);
+        self.newlines.get(i).map(|p| p + 1)
     }
 
     /// The 1-based line of the first byte of the record found at `offset`.
