@@ -16,7 +16,8 @@ use assayflow::dataflow::cluster::ClusterConfig;
 use assayflow::export::label_tables::{self, Columns};
 use assayflow::export::manifest::Manifest;
 use assayflow::export::schema::TableSchema;
-use assayflow::labels::build::{BuildOptions, RefreshOptions, build, refresh};
+use assayflow::labels::build::{BuildOptions, build};
+use assayflow::labels::refresh::{RefreshOptions, refresh};
 use assayflow::pipeline::Pipeline;
 use assayflow::synth::cellpainting_meta::{CompoundEntry, PlateLayout, write_cdrp};
 use assayflow::synth::chembl_db::import_activities_csv;
@@ -167,6 +168,7 @@ fn builds_the_real_fixture_and_refreshes_exactly() {
         ("match_report.parquet", "label_match_report"),
         ("labels/part-00000.parquet", "label_labels"),
         ("inputs/activities.parquet", "label_input_activities"),
+        ("state/task_counts.parquet", "label_state_task_counts"),
         ("inputs/matches.parquet", "label_input_matches"),
         ("inputs/assays.parquet", "label_input_assays"),
     ] {

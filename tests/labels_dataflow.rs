@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use assayflow::dataflow::cluster::ClusterConfig;
-use assayflow::dataflow::labels::{InputChanges, OutputChanges, run_label_epochs};
+use assayflow::dataflow::labels::{InputChanges, LabelCapture, OutputChanges, run_label_epochs};
 use assayflow::labels::records::{
     Activity, Comment, Label, LabelValue, Match, Stat, Task, TaskKind,
 };
@@ -177,7 +177,7 @@ fn check(seed: u64, cluster: &ClusterConfig) {
             matches: diff(&old.matches, &new.matches),
         },
     ];
-    let out = run_label_epochs(cluster, &rules, Some(epochs)).unwrap();
+    let out = run_label_epochs(cluster, &rules, LabelCapture::Kept, Some(epochs)).unwrap();
     assert_eq!(out.len(), 2);
     let mut state = State::default();
     state.apply(&out[0]);
@@ -262,6 +262,7 @@ fn exact_updates_of_a_small_case() {
     let out = run_label_epochs(
         &ClusterConfig::single(1),
         &rules,
+        LabelCapture::Kept,
         Some(vec![epoch0, epoch1]),
     )
     .unwrap();

@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use assayflow::export::manifest::{MANIFEST, Manifest};
-use assayflow::labels::build::{self, BuildOptions, BuildReport, RefreshOptions};
+use assayflow::labels::build::{self, BuildOptions, BuildReport};
+use assayflow::labels::refresh::{self, RefreshOptions};
 use assayflow::pipeline::Pipeline;
 
 use super::Outcome;
@@ -82,7 +83,7 @@ fn build_cmd(args: &LabelsBuildArgs, quiet: bool) -> Result<Outcome> {
             Ok(outcome(&report))
         },
         |c| {
-            build::run_peer(c, &rules, true)?;
+            build::run_peer(c, &rules, false)?;
             Ok(Outcome::Clean)
         },
     )
@@ -124,7 +125,7 @@ fn refresh_cmd(args: &LabelsRefreshArgs, quiet: bool) -> Result<Outcome> {
             check_out(&options.out)?;
             let started = Instant::now();
             let spinner = super::progress::phase_spinner("refreshing labels", quiet);
-            let report = build::refresh(&options, c).with_context(|| {
+            let report = refresh::refresh(&options, c).with_context(|| {
                 format!(
                     "refreshing {} (ChEMBL {}) into {}",
                     options.previous.display(),
@@ -137,7 +138,7 @@ fn refresh_cmd(args: &LabelsRefreshArgs, quiet: bool) -> Result<Outcome> {
             Ok(outcome(&report))
         },
         |c| {
-            build::run_peer(c, &rules, false)?;
+            build::run_peer(c, &rules, true)?;
             Ok(Outcome::Clean)
         },
     )

@@ -17,6 +17,8 @@ use crate::pipeline::LabelRules;
 pub struct LabelStreams<'scope, T: Timestamp + Lattice + Ord> {
     /// Labels in kept tasks.
     pub labels: VecCollection<'scope, T, Label>,
+    /// Every label, kept task or not.
+    pub all_labels: VecCollection<'scope, T, Label>,
     /// Every task with a label: (actives, inactives).
     pub task_counts: VecCollection<'scope, T, (Task, (u32, u32))>,
     /// Report counts: each record's multiplicity is its count.
@@ -175,16 +177,31 @@ pub fn label_stage<'scope, T: Timestamp + Lattice + Ord>(
         .clone()
         .filter(move |(_, (a, i))| *a >= min_actives && *i >= min_inactives)
         .map(|(task, _)| task);
-    let labels = all.map(|l| (l.task, l)).semijoin(kept).map(|(_, l)| l);
+    let labels = all
+        .clone()
+        .map(|l| (l.task, l))
+        .semijoin(kept)
+        .map(|(_, l)| l);
     let stats = excluded
         .concat(out_of_range)
         .concat(ignored)
         .concat(conflicts);
     LabelStreams {
         labels,
+        all_labels: all,
         task_counts,
         stats,
     }
+}
+
+/// Which labels a run reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelCapture {
+    /// Labels in kept tasks, with every task's counts (a build).
+    Kept,
+    /// Every label, kept task or not, without task counts: for a driver that keeps task counts
+    /// itself and feeds only part of the state (a refresh).
+    All,
 }
 
 /// Changes to the stage's inputs at one epoch (+1 insert, -1 retract).
@@ -256,6 +273,7 @@ fn drain_epoch<D: Ord + Clone>(store: &Captured<D>, epoch: u64) -> Vec<(D, isize
 pub fn run_label_epochs(
     cluster: &crate::dataflow::cluster::ClusterConfig,
     rules: &LabelRules,
+    capture_what: LabelCapture,
     epochs: Option<Vec<InputChanges>>,
 ) -> Result<Vec<OutputChanges>, LabelDataflowError> {
     use differential_dataflow::input::Input;
@@ -279,8 +297,14 @@ pub fn run_label_epochs(
                 let (activities_in, activities) = scope.new_collection::<Activity, isize>();
                 let (matches_in, matches) = scope.new_collection::<Match, isize>();
                 let out = label_stage(activities, matches, &rules);
-                let (labels, l) = capture(out.labels);
-                let (tasks, t) = capture(out.task_counts);
+                let (labels, l) = capture(match capture_what {
+                    LabelCapture::Kept => out.labels,
+                    LabelCapture::All => out.all_labels,
+                });
+                let (tasks, t) = capture(match capture_what {
+                    LabelCapture::Kept => out.task_counts,
+                    LabelCapture::All => out.task_counts.filter(|_| false),
+                });
                 let (stats, s) = capture(out.stats);
                 l.inner.probe_with(&probe);
                 t.inner.probe_with(&probe);

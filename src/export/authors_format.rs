@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::atomic_file::AtomicFile;
-use crate::export::label_tables::{LabelRow, TaskRow};
+use crate::export::label_tables::{LabelTable, TaskRow};
 
 /// File names, relative to the export's `authors/` directory.
 pub const MATRIX: &str = "label-matrix.mtx";
@@ -18,26 +18,44 @@ pub const COLUMNS: &str = "column-assay-index.csv";
 
 /// Writes the three files into `dir` (which must exist). Rows are the compounds that have a
 /// label, in InChIKey order; columns are the tasks in `tasks` order.
-pub fn write(dir: &Path, tasks: &[TaskRow], labels: &[LabelRow]) -> std::io::Result<()> {
-    let mut compounds: Vec<&str> = labels.iter().map(|l| l.inchikey.as_str()).collect();
-    compounds.sort_unstable();
-    compounds.dedup();
-    let row_of = |key: &str| compounds.binary_search(&key).ok();
-    let mut task_ids: Vec<(&str, usize)> = tasks
+pub fn write(dir: &Path, tasks: &[TaskRow], labels: &LabelTable) -> std::io::Result<()> {
+    // Row of each labelled compound (ids order like keys), column of each task id.
+    let mut row_of: Vec<Option<usize>> = vec![None; labels.inchikeys.len()];
+    let mut compounds: Vec<&str> = Vec::new();
+    for e in &labels.rows {
+        if let Some(slot) = row_of.get_mut(e.compound as usize)
+            && slot.is_none()
+        {
+            *slot = Some(compounds.len());
+            compounds.push(labels.inchikey(e));
+        }
+    }
+    let mut by_id: Vec<(&str, usize)> = tasks
         .iter()
         .enumerate()
         .map(|(i, t)| (t.task_id.as_str(), i))
         .collect();
-    task_ids.sort_unstable();
-    let col_of = |id: &str| {
-        task_ids
-            .binary_search_by(|(t, _)| (*t).cmp(id))
-            .ok()
-            .map(|i| task_ids[i].1)
-    };
-    let mut entries: Vec<(usize, usize, i8)> = labels
+    by_id.sort_unstable();
+    let col_of: Vec<Option<usize>> = labels
+        .task_ids
         .iter()
-        .filter_map(|l| Some((col_of(&l.task_id)?, row_of(&l.inchikey)?, l.label)))
+        .map(|id| {
+            by_id
+                .binary_search_by(|(t, _)| (*t).cmp(id.as_str()))
+                .ok()
+                .map(|i| by_id[i].1)
+        })
+        .collect();
+    let mut entries: Vec<(usize, usize, i8)> = labels
+        .rows
+        .iter()
+        .filter_map(|e| {
+            Some((
+                (*col_of.get(e.task as usize)?)?,
+                (*row_of.get(e.compound as usize)?)?,
+                e.label,
+            ))
+        })
         .collect();
     entries.sort_unstable();
 

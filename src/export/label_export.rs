@@ -7,6 +7,7 @@
 //!   compounds.parquet  tasks.parquet  rejects.parquet  match_report.parquet
 //!   labels/part-00000.parquet ... part-<shards-1>.parquet
 //!   inputs/activities.parquet  inputs/matches.parquet  inputs/assays.parquet
+//!   state/task_counts.parquet
 //!   authors/label-matrix.mtx  authors/row-compound-index.csv  authors/column-assay-index.csv
 //!   pipeline.toml
 //!   manifest.json            (last)
@@ -25,13 +26,13 @@ use arrow_schema::ArrowError;
 use crate::atomic_file::AtomicFile;
 use crate::export::authors_format;
 use crate::export::label_tables::{
-    self, CompoundRow, LabelRow, MatchReportRow, MatchRow, RejectRow, TaskRow,
+    self, CompoundRow, LabelTable, MatchReportRow, MatchRow, RejectRow, TaskRow,
 };
 use crate::export::manifest::{
     FileEntry, Inputs, LABEL_EXPORT_FORMAT, MANIFEST, Manifest, ManifestError, PipelineRef, entry,
 };
 use crate::export::parquet_file::{DEFAULT_ROW_GROUP_ROWS, ParquetFile, ParquetFileError};
-use crate::labels::records::RawActivity;
+use crate::labels::records::{Activity, Task};
 use crate::pipeline::Pipeline;
 use crate::sources::chembl::AssayInfo;
 
@@ -49,17 +50,19 @@ pub struct LabelExport {
     /// Kept tasks, sorted by task id.
     pub tasks: Vec<TaskRow>,
     /// Labels, sorted by (InChIKey, task id).
-    pub labels: Vec<LabelRow>,
+    pub labels: LabelTable,
     /// Rejects, sorted.
     pub rejects: Vec<RejectRow>,
     /// Match report, one row per level.
     pub match_report: Vec<MatchReportRow>,
-    /// ChEMBL activities used, sorted by (molregno, activity_id).
-    pub input_activities: Vec<RawActivity>,
+    /// ChEMBL activities the rules see (as classified), sorted by activity_id.
+    pub input_activities: Vec<Activity>,
     /// Matches used, sorted.
     pub input_matches: Vec<MatchRow>,
-    /// Assays used, sorted by assay_id.
+    /// Assays of the kept tasks, sorted by assay_id.
     pub input_assays: Vec<AssayInfo>,
+    /// Every task with a label, kept or not, with (actives, inactives), sorted by task.
+    pub task_counts: Vec<(Task, (u32, u32))>,
     /// Report counts.
     pub stats: BTreeMap<String, u64>,
 }
@@ -110,12 +113,35 @@ pub enum ExportError {
     },
 }
 
+/// The per-task counts a refresh starts from, relative to the export.
+pub const TASK_COUNTS: &str = "state/task_counts.parquet";
+
 /// The shard of a compound: blake3 of its InChIKey, first eight bytes, modulo `shards`.
 pub fn shard_of(inchikey: &str, shards: u32) -> u32 {
     let hash = blake3::hash(inchikey.as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&hash.as_bytes()[..8]);
     (u64::from_le_bytes(first) % u64::from(shards.max(1))) as u32
+}
+
+/// The rows of each shard, in table order (compounds are hashed once each).
+pub fn rows_by_shard(table: &LabelTable, shards: u32) -> Vec<Vec<usize>> {
+    let mut shard_of_compound: Vec<Option<u32>> = vec![None; table.inchikeys.len()];
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); shards.max(1) as usize];
+    for (i, e) in table.rows.iter().enumerate() {
+        let slot = shard_of_compound.get_mut(e.compound as usize);
+        let s = match slot {
+            Some(Some(s)) => *s,
+            Some(slot) => {
+                let s = shard_of(table.inchikey(e), shards);
+                *slot = Some(s);
+                s
+            }
+            None => shard_of(table.inchikey(e), shards),
+        };
+        out[s as usize].push(i);
+    }
+    out
 }
 
 /// Relative path of a label shard.
@@ -142,6 +168,7 @@ impl Writer<'_> {
         rel: &str,
         batch: Result<RecordBatch, ArrowError>,
     ) -> Result<(), ExportError> {
+        let started = std::time::Instant::now();
         let path = self.dir.join(rel);
         let batch = batch.map_err(|source| ExportError::Arrow {
             path: path.display().to_string(),
@@ -152,6 +179,7 @@ impl Writer<'_> {
         file.commit()?;
         let e = entry(self.dir, rel, Some(batch.num_rows() as u64)).map_err(self.io(rel))?;
         self.files.push(e);
+        tracing::trace!("{rel}: {:.3} s", started.elapsed().as_secs_f64());
         Ok(())
     }
 
@@ -188,7 +216,7 @@ pub fn write_label_export(
     if dir.join(MANIFEST).exists() {
         return Err(ExportError::Exists(dir.display().to_string()));
     }
-    for sub in ["", "labels", "inputs", "authors"] {
+    for sub in ["", "labels", "inputs", "state", "authors"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(|source| ExportError::Io {
             path: dir.join(sub).display().to_string(),
             source,
@@ -223,12 +251,13 @@ pub fn write_label_export(
         "inputs/assays.parquet",
         label_tables::input_assays_batch(&export.input_assays),
     )?;
+    w.table(
+        TASK_COUNTS,
+        label_tables::task_counts_batch(&export.task_counts),
+    )?;
 
     let shards = export.pipeline.export.label_shards;
-    let mut by_shard: Vec<Vec<LabelRow>> = vec![Vec::new(); shards as usize];
-    for l in &export.labels {
-        by_shard[shard_of(&l.inchikey, shards) as usize].push(l.clone());
-    }
+    let by_shard = rows_by_shard(&export.labels, shards);
     for (s, rows) in by_shard.iter().enumerate() {
         let rel = shard_path(s as u32);
         let reused = reuse.and_then(|r| {
@@ -239,10 +268,11 @@ pub fn write_label_export(
         });
         match reused {
             Some((from, expected)) => w.copy(from, &rel, expected)?,
-            None => w.table(&rel, label_tables::labels_batch(rows))?,
+            None => w.table(&rel, label_tables::labels_batch(&export.labels, rows))?,
         }
     }
 
+    let started = std::time::Instant::now();
     if export.pipeline.export.authors_format {
         authors_format::write(&dir.join("authors"), &export.tasks, &export.labels).map_err(
             |source| ExportError::Io {
@@ -260,6 +290,7 @@ pub fn write_label_export(
             w.files.push(e);
         }
     }
+    tracing::trace!("authors format: {:.3} s", started.elapsed().as_secs_f64());
     w.text("pipeline.toml", &export.pipeline.text)?;
 
     let snapshot = {

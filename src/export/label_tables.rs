@@ -1,6 +1,7 @@
 //! The tables of a label export, as rows and as Arrow record batches: `compounds`, `tasks`,
 //! `labels` (sharded), `rejects`, `match_report`, `changelog`, and the ChEMBL input snapshot
-//! (`inputs/activities`, `inputs/matches`, `inputs/assays`). Each has a contract in
+//! (`inputs/activities`, `inputs/matches`, `inputs/assays`) with the per-task counts a refresh
+//! starts from (`state/task_counts`). Each has a contract in
 //! `data-schemas/` under the same name; [`read_table`] reads one back.
 
 use std::path::Path;
@@ -16,7 +17,7 @@ use arrow_array::{
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 
-use crate::labels::records::RawActivity;
+use crate::labels::records::{Activity, Comment, Task, TaskKind};
 use crate::sources::chembl::AssayInfo;
 
 /// A compound of the Cell Painting set with a standard InChIKey.
@@ -82,6 +83,70 @@ pub struct LabelRow {
     pub n_measurements: u32,
     /// Median pChEMBL of a numeric task.
     pub median_pchembl: Option<f64>,
+}
+
+/// One label of a [`LabelTable`]: ids into the table's compound and task names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LabelEntry {
+    /// Index into [`LabelTable::inchikeys`].
+    pub compound: u32,
+    /// Index into [`LabelTable::task_ids`].
+    pub task: u32,
+    /// +1 active, -1 inactive.
+    pub label: i8,
+    /// Measurements behind it.
+    pub n_measurements: u32,
+    /// Twice the median pChEMBL in hundredths (numeric tasks).
+    pub median2: Option<i32>,
+}
+
+/// The labels of an export, compactly: names once, rows as ids. Rows are sorted by (InChIKey,
+/// task id), which is (compound, task) order because both name lists are sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelTable {
+    /// Compound InChIKeys, sorted (every compound of the export, labelled or not).
+    pub inchikeys: Vec<String>,
+    /// Task ids, sorted.
+    pub task_ids: Vec<String>,
+    /// The labels, sorted.
+    pub rows: Vec<LabelEntry>,
+}
+
+impl LabelTable {
+    /// Row `i` with its names.
+    pub fn row(&self, i: usize) -> Option<LabelRow> {
+        let e = self.rows.get(i)?;
+        Some(LabelRow {
+            inchikey: self.inchikeys.get(e.compound as usize)?.clone(),
+            task_id: self.task_ids.get(e.task as usize)?.clone(),
+            label: e.label,
+            n_measurements: e.n_measurements,
+            median_pchembl: e.median2.map(|m| f64::from(m) / 200.0),
+        })
+    }
+
+    /// The InChIKey of a row.
+    pub fn inchikey(&self, e: &LabelEntry) -> &str {
+        self.inchikeys
+            .get(e.compound as usize)
+            .map_or("", String::as_str)
+    }
+
+    /// The task id of a row.
+    pub fn task_id(&self, e: &LabelEntry) -> &str {
+        self.task_ids
+            .get(e.task as usize)
+            .map_or("", String::as_str)
+    }
+
+    /// Whether rows `a` of `self` and `b` of `other` say the same (names and values).
+    pub fn same_row(&self, a: &LabelEntry, other: &LabelTable, b: &LabelEntry) -> bool {
+        a.label == b.label
+            && a.n_measurements == b.n_measurements
+            && a.median2 == b.median2
+            && self.inchikey(a) == other.inchikey(b)
+            && self.task_id(a) == other.task_id(b)
+    }
 }
 
 /// A record that could not be used.
@@ -219,14 +284,24 @@ pub fn changelog_schema() -> Arc<Schema> {
 /// Schema of `inputs/activities`.
 pub fn input_activities_schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
-        field("molregno", DataType::Int64, false),
         field("activity_id", DataType::Int64, false),
+        field("molregno", DataType::Int64, false),
         field("assay_id", DataType::Int64, false),
-        field("standard_type", DataType::Utf8, true),
-        field("standard_relation", DataType::Utf8, true),
+        field("valid", DataType::Boolean, false),
+        field("numeric_type", DataType::Boolean, false),
         field("pchembl_value", DataType::Float64, true),
-        field("activity_comment", DataType::Utf8, true),
-        field("data_validity_comment", DataType::Utf8, true),
+        field("comment", DataType::Utf8, true),
+    ]))
+}
+
+/// Schema of `state/task_counts`.
+pub fn task_counts_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("assay_id", DataType::Int64, false),
+        field("kind", DataType::Utf8, false),
+        field("threshold", DataType::Float64, true),
+        field("n_active", DataType::UInt32, false),
+        field("n_inactive", DataType::UInt32, false),
     ]))
 }
 
@@ -383,20 +458,25 @@ pub fn tasks_batch(rows: &[TaskRow]) -> Result<RecordBatch, ArrowError> {
     )
 }
 
-/// `labels` rows as a batch.
-pub fn labels_batch(rows: &[LabelRow]) -> Result<RecordBatch, ArrowError> {
+/// Rows `rows` of `table` as a `labels` batch.
+pub fn labels_batch(table: &LabelTable, rows: &[usize]) -> Result<RecordBatch, ArrowError> {
+    let entries: Vec<&LabelEntry> = rows.iter().filter_map(|&i| table.rows.get(i)).collect();
     let mut label = Int8Builder::new();
-    for r in rows {
-        label.append_value(r.label);
+    for e in &entries {
+        label.append_value(e.label);
     }
     RecordBatch::try_new(
         labels_schema(),
         vec![
-            strings(rows.iter().map(|r| r.inchikey.as_str())),
-            strings(rows.iter().map(|r| r.task_id.as_str())),
+            strings(entries.iter().map(|e| table.inchikey(e))),
+            strings(entries.iter().map(|e| table.task_id(e))),
             Arc::new(label.finish()),
-            u32s(rows.iter().map(|r| r.n_measurements)),
-            opt_f64s(rows.iter().map(|r| r.median_pchembl)),
+            u32s(entries.iter().map(|e| e.n_measurements)),
+            opt_f64s(
+                entries
+                    .iter()
+                    .map(|e| e.median2.map(|m| f64::from(m) / 200.0)),
+            ),
         ],
     )
 }
@@ -441,19 +521,59 @@ pub fn changelog_batch(rows: &[ChangeRow]) -> Result<RecordBatch, ArrowError> {
     )
 }
 
+/// The `comment` column's spelling of a comment class.
+pub fn comment_name(c: Comment) -> Option<&'static str> {
+    match c {
+        Comment::None => None,
+        Comment::Active => Some("active"),
+        Comment::Inactive => Some("inactive"),
+        Comment::Other => Some("other"),
+    }
+}
+
+/// The comment class a `comment` column value names.
+pub fn comment_of(name: Option<&str>) -> Option<Comment> {
+    match name {
+        None => Some(Comment::None),
+        Some("active") => Some(Comment::Active),
+        Some("inactive") => Some(Comment::Inactive),
+        Some("other") => Some(Comment::Other),
+        Some(_) => None,
+    }
+}
+
 /// `inputs/activities` rows as a batch.
-pub fn input_activities_batch(rows: &[RawActivity]) -> Result<RecordBatch, ArrowError> {
+pub fn input_activities_batch(rows: &[Activity]) -> Result<RecordBatch, ArrowError> {
     RecordBatch::try_new(
         input_activities_schema(),
         vec![
-            i64s(rows.iter().map(|r| r.molregno)),
-            i64s(rows.iter().map(|r| r.activity_id)),
-            i64s(rows.iter().map(|r| r.assay_id)),
-            opt_strings(rows.iter().map(|r| r.standard_type.as_deref())),
-            opt_strings(rows.iter().map(|r| r.standard_relation.as_deref())),
-            opt_f64s(rows.iter().map(|r| r.pchembl_value)),
-            opt_strings(rows.iter().map(|r| r.activity_comment.as_deref())),
-            opt_strings(rows.iter().map(|r| r.data_validity_comment.as_deref())),
+            i64s(rows.iter().map(|r| r.activity_id as i64)),
+            i64s(rows.iter().map(|r| r.molregno as i64)),
+            i64s(rows.iter().map(|r| i64::from(r.assay_id))),
+            bools(rows.iter().map(|r| r.valid)),
+            bools(rows.iter().map(|r| r.numeric_type)),
+            opt_f64s(rows.iter().map(|r| r.pchembl.map(|p| f64::from(p) / 100.0))),
+            opt_strings(rows.iter().map(|r| comment_name(r.comment))),
+        ],
+    )
+}
+
+/// `state/task_counts` rows as a batch: every task with a label, (actives, inactives).
+pub fn task_counts_batch(rows: &[(Task, (u32, u32))]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_new(
+        task_counts_schema(),
+        vec![
+            i64s(rows.iter().map(|(t, _)| i64::from(t.assay_id))),
+            strings(rows.iter().map(|(t, _)| match t.kind {
+                TaskKind::Threshold(_) => "pchembl",
+                TaskKind::Comment => "comment",
+            })),
+            opt_f64s(rows.iter().map(|(t, _)| match t.kind {
+                TaskKind::Threshold(h) => Some(f64::from(h) / 100.0),
+                TaskKind::Comment => None,
+            })),
+            u32s(rows.iter().map(|(_, (a, _))| *a)),
+            u32s(rows.iter().map(|(_, (_, i))| *i)),
         ],
     )
 }

@@ -4,10 +4,19 @@
 //! - [`records`]: the records the rules work on (activities, matches, tasks, labels);
 //! - [`reference`]: a plain from-scratch implementation of the rules (the test oracle);
 //! - [`split`]: the seeded, first-block-grouped train/valid/test split;
-//! - [`build`]: the drivers of `labels build` and `labels refresh`;
-//! - the dataflow implementation is [`crate::dataflow::labels`].
+//! - [`compounds`], [`chembl_side`]: what a run reads (Cell Painting compounds by key; ChEMBL
+//!   matches, classified activities, assays);
+//! - [`build`] and [`refresh`]: the drivers of `labels build` and `labels refresh`;
+//!   [`previous`] reads an export back for a refresh;
+//! - [`assemble`]: from the label state to the rows of an export;
+//! - the dataflow itself is [`crate::dataflow::labels`].
 
+pub mod assemble;
 pub mod build;
+pub mod chembl_side;
+pub mod compounds;
+pub mod previous;
 pub mod records;
 pub mod reference;
+pub mod refresh;
 pub mod split;

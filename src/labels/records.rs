@@ -66,17 +66,54 @@ impl RawActivity {
     /// Applies the rules' classifications (validity, numeric type, comment sets). Returns `None`
     /// when an id does not fit (negative or above `u32` for assays), which callers report.
     pub fn classify(&self, rules: &LabelRules) -> Option<Activity> {
-        let valid = match self.data_validity_comment.as_deref().map(str::trim) {
+        Activity::classify(
+            ActivityIds {
+                activity_id: self.activity_id,
+                assay_id: self.assay_id,
+                molregno: self.molregno,
+            },
+            self.standard_type.as_deref(),
+            self.pchembl_value,
+            self.activity_comment.as_deref(),
+            self.data_validity_comment.as_deref(),
+            rules,
+        )
+    }
+}
+
+/// The ids of an activity row as ChEMBL stores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityIds {
+    /// `activity_id`.
+    pub activity_id: i64,
+    /// `assay_id`.
+    pub assay_id: i64,
+    /// `molregno`.
+    pub molregno: i64,
+}
+
+impl Activity {
+    /// Applies the rules' classifications (validity, numeric type, comment sets) to a row's
+    /// fields. Fields the rules cannot see are normalised away: an excluded row keeps only its
+    /// ids, and a pChEMBL value only counts for a numeric standard type. `None` when an id
+    /// does not fit (negative, or an assay id above `u32`).
+    pub fn classify(
+        ids: ActivityIds,
+        standard_type: Option<&str>,
+        pchembl_value: Option<f64>,
+        activity_comment: Option<&str>,
+        data_validity_comment: Option<&str>,
+        rules: &LabelRules,
+    ) -> Option<Activity> {
+        let valid = match data_validity_comment.map(str::trim) {
             None | Some("") => true,
             Some(c) => rules.validity_comments_kept.iter().any(|k| k == c),
         };
-        let numeric_type = self
-            .standard_type
-            .as_deref()
-            .is_some_and(|t| rules.numeric_standard_types.iter().any(|n| n == t.trim()));
-        let comment = match self.activity_comment.as_deref() {
-            None => Comment::None,
-            Some(c) => {
+        let numeric_type = valid
+            && standard_type
+                .is_some_and(|t| rules.numeric_standard_types.iter().any(|n| n == t.trim()));
+        let comment = match activity_comment {
+            Some(c) if valid => {
                 let n = normalize_comment(c);
                 if n.is_empty() {
                     Comment::None
@@ -88,18 +125,27 @@ impl RawActivity {
                     Comment::Other
                 }
             }
+            _ => Comment::None,
         };
         Some(Activity {
-            molregno: u64::try_from(self.molregno).ok()?,
-            activity_id: u64::try_from(self.activity_id).ok()?,
-            assay_id: u32::try_from(self.assay_id).ok()?,
+            molregno: u64::try_from(ids.molregno).ok()?,
+            activity_id: u64::try_from(ids.activity_id).ok()?,
+            assay_id: u32::try_from(ids.assay_id).ok()?,
             valid,
             numeric_type,
-            pchembl: self
-                .pchembl_value
-                .and_then(crate::pipeline::pchembl_hundredths),
+            pchembl: if numeric_type {
+                pchembl_value.and_then(crate::pipeline::pchembl_hundredths)
+            } else {
+                None
+            },
             comment,
         })
+    }
+
+    /// Whether the rules see this row at all: an excluded row is counted, a numeric value or a
+    /// comment may make a label; any other row changes nothing and need not be kept.
+    pub fn matters(&self) -> bool {
+        !self.valid || self.pchembl.is_some() || self.comment != Comment::None
     }
 }
 

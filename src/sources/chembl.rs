@@ -5,6 +5,7 @@
 //! 25 GB release demands: molecules by standard InChIKey (or its first block, or shared parent)
 //! through the indexes, then only those molecules' activities and the assays they name.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -148,6 +149,20 @@ fn query_err<'a>(
     }
 }
 
+/// Opens `path` read-only. Reads go through memory-mapped pages (no `read()` per page).
+fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // Best effort: a build without mmap support still reads, only slower.
+    let _ = conn.execute_batch("PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536;");
+    Ok(conn)
+}
+
+/// Most threads that read activities at once.
+pub const DEFAULT_READ_THREADS: usize = 4;
+
 /// `ChEMBL_36` -> `36`, `ChEMBL_24_1` -> `24_1`; anything else unchanged.
 pub fn release_number(version_name: &str) -> String {
     version_name
@@ -169,11 +184,7 @@ impl ChemblRelease {
                 message: "no such file".into(),
             });
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| ChemblError::Open {
+        let conn = connect(path).map_err(|e| ChemblError::Open {
             path: name.clone(),
             message: e.to_string(),
         })?;
@@ -236,6 +247,10 @@ impl ChemblRelease {
 
     /// Molecules whose standard InChIKey equals one of `keys`: (key index, molregno).
     pub fn molecules_by_key(&self, keys: &[String]) -> Result<Vec<(usize, i64)>, ChemblError> {
+        let _read = self
+            .conn
+            .unchecked_transaction()
+            .map_err(query_err(&self.path, "a read transaction"))?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -260,6 +275,10 @@ impl ChemblRelease {
         &self,
         blocks: &[String],
     ) -> Result<Vec<(usize, i64)>, ChemblError> {
+        let _read = self
+            .conn
+            .unchecked_transaction()
+            .map_err(query_err(&self.path, "a read transaction"))?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -284,6 +303,10 @@ impl ChemblRelease {
     /// Every molecule sharing a parent with one of `molregnos` (the molecules themselves
     /// included): (given molregno, related molregno).
     pub fn parent_family(&self, molregnos: &[i64]) -> Result<Vec<(i64, i64)>, ChemblError> {
+        let _read = self
+            .conn
+            .unchecked_transaction()
+            .map_err(query_err(&self.path, "a read transaction"))?;
         let mut parent_of = self
             .conn
             .prepare_cached("SELECT parent_molregno FROM molecule_hierarchy WHERE molregno = ?1")
@@ -317,6 +340,10 @@ impl ChemblRelease {
         &self,
         molregnos: &[i64],
     ) -> Result<BTreeMap<i64, String>, ChemblError> {
+        let _read = self
+            .conn
+            .unchecked_transaction()
+            .map_err(query_err(&self.path, "a read transaction"))?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT chembl_id FROM molecule_dictionary WHERE molregno = ?1")
@@ -342,82 +369,98 @@ impl ChemblRelease {
         molregnos: &[i64],
         rejects: &mut Vec<ChemblReject>,
     ) -> Result<Vec<RawActivity>, ChemblError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT activity_id, assay_id, molregno, standard_type, standard_relation, \
-                        pchembl_value, activity_comment, data_validity_comment \
-                 FROM activities WHERE molregno = ?1 ORDER BY activity_id",
-            )
-            .map_err(query_err(&self.path, "activities"))?;
-        let mut sorted: Vec<i64> = molregnos.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let mut out = Vec::new();
-        for m in sorted {
-            let mut rows = stmt
-                .query(params![m])
+        let (mut rows, _) = self.activities_with(molregnos, rejects, |f| Some(f.to_raw()))?;
+        rows.sort_by_key(|r| (r.molregno, r.activity_id));
+        Ok(rows)
+    }
+
+    /// The activities of `molregnos`, each passed through `keep` (which may drop it), in
+    /// `activity_id` order; also the number of rows read. Rejects as for [`Self::activities`].
+    ///
+    /// Reading goes in two passes: the molecules' activity ids through the `molregno` index
+    /// alone (no table access), then the rows in ascending `activity_id` order, so that table
+    /// pages are visited in file order. The second pass is split over several threads, each
+    /// with its own read-only connection; the result does not depend on how many.
+    pub fn activities_with<T: Send>(
+        &self,
+        molregnos: &[i64],
+        rejects: &mut Vec<ChemblReject>,
+        keep: impl Fn(&ActivityFields<'_>) -> Option<T> + Sync,
+    ) -> Result<(Vec<T>, u64), ChemblError> {
+        let ids = {
+            let _read = self
+                .conn
+                .unchecked_transaction()
                 .map_err(query_err(&self.path, "activities"))?;
-            while let Some(row) = rows.next().map_err(query_err(&self.path, "activities"))? {
-                let activity_id: i64 = row.get(0).map_err(query_err(&self.path, "activities"))?;
-                let text = |i: usize| -> Result<Option<String>, ChemblError> {
-                    use rusqlite::types::ValueRef;
-                    Ok(
-                        match row
-                            .get_ref(i)
-                            .map_err(query_err(&self.path, "activities"))?
-                        {
-                            ValueRef::Null => None,
-                            ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                            ValueRef::Integer(n) => Some(n.to_string()),
-                            ValueRef::Real(x) => Some(x.to_string()),
-                            ValueRef::Blob(_) => None,
-                        },
-                    )
-                };
-                let pchembl_value = {
-                    use rusqlite::types::ValueRef;
-                    match row
-                        .get_ref(5)
-                        .map_err(query_err(&self.path, "activities"))?
-                    {
-                        ValueRef::Null => None,
-                        ValueRef::Integer(n) => Some(n as f64),
-                        ValueRef::Real(x) => Some(x),
-                        ValueRef::Text(t) => {
-                            let t = String::from_utf8_lossy(t);
-                            match t.trim().parse::<f64>() {
-                                Ok(x) => Some(x),
-                                Err(_) => {
-                                    rejects.push(ChemblReject {
-                                        source: "activities.pchembl_value".into(),
-                                        record: format!("activity_id={activity_id}"),
-                                        reason: format!("not a number: {t:?}"),
-                                    });
-                                    None
-                                }
-                            }
-                        }
-                        ValueRef::Blob(_) => None,
-                    }
-                };
-                out.push(RawActivity {
-                    activity_id,
-                    assay_id: row.get(1).map_err(query_err(&self.path, "activities"))?,
-                    molregno: row.get(2).map_err(query_err(&self.path, "activities"))?,
-                    standard_type: text(3)?,
-                    standard_relation: text(4)?,
-                    pchembl_value,
-                    activity_comment: text(6)?,
-                    data_validity_comment: text(7)?,
-                });
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT activity_id FROM activities WHERE molregno = ?1")
+                .map_err(query_err(&self.path, "activities"))?;
+            let mut ids: Vec<i64> = Vec::new();
+            for &m in molregnos {
+                let rows = stmt
+                    .query_map(params![m], |r| r.get::<_, i64>(0))
+                    .map_err(query_err(&self.path, "activities"))?;
+                for id in rows {
+                    ids.push(id.map_err(query_err(&self.path, "activities"))?);
+                }
             }
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let read = ids.len() as u64;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(DEFAULT_READ_THREADS)
+            .min(ids.len().div_ceil(DEFAULT_ROWS_PER_THREAD))
+            .max(1);
+        if threads == 1 {
+            let rows = read_activity_rows(&self.conn, &self.path, &ids, rejects, &keep)?;
+            return Ok((rows, read));
         }
-        Ok(out)
+        let chunk = ids.len().div_ceil(threads);
+        let path: &Path = &self.path;
+        let keep = &keep;
+        let parts: Vec<PartResult<T>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let conn = connect(path).map_err(query_err(path, "activities"))?;
+                        let mut rejects = Vec::new();
+                        let rows = read_activity_rows(&conn, path, part, &mut rejects, keep)?;
+                        Ok((rows, rejects))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(ChemblError::Open {
+                            path: path.display().to_string(),
+                            message: "a reading thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::new();
+        for part in parts {
+            let (rows, part_rejects) = part?;
+            out.extend(rows);
+            rejects.extend(part_rejects);
+        }
+        Ok((out, read))
     }
 
     /// Attributes of the given assays (with their targets), by assay_id.
     pub fn assays(&self, assay_ids: &[i64]) -> Result<BTreeMap<i64, AssayInfo>, ChemblError> {
+        let _read = self
+            .conn
+            .unchecked_transaction()
+            .map_err(query_err(&self.path, "a read transaction"))?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -449,6 +492,121 @@ impl ChemblRelease {
         }
         Ok(out)
     }
+}
+
+/// One `activities` row as stored, borrowing its text from the reader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityFields<'a> {
+    /// `activity_id`.
+    pub activity_id: i64,
+    /// `assay_id`.
+    pub assay_id: i64,
+    /// `molregno`.
+    pub molregno: i64,
+    /// `standard_type`.
+    pub standard_type: Option<Cow<'a, str>>,
+    /// `standard_relation`.
+    pub standard_relation: Option<Cow<'a, str>>,
+    /// `pchembl_value` (a value that is not a number is a reject and reads as none).
+    pub pchembl_value: Option<f64>,
+    /// `activity_comment`.
+    pub activity_comment: Option<Cow<'a, str>>,
+    /// `data_validity_comment`.
+    pub data_validity_comment: Option<Cow<'a, str>>,
+}
+
+impl ActivityFields<'_> {
+    /// An owned copy.
+    pub fn to_raw(&self) -> RawActivity {
+        let own = |c: &Option<Cow<'_, str>>| c.as_ref().map(|s| s.to_string());
+        RawActivity {
+            activity_id: self.activity_id,
+            assay_id: self.assay_id,
+            molregno: self.molregno,
+            standard_type: own(&self.standard_type),
+            standard_relation: own(&self.standard_relation),
+            pchembl_value: self.pchembl_value,
+            activity_comment: own(&self.activity_comment),
+            data_validity_comment: own(&self.data_validity_comment),
+        }
+    }
+}
+
+/// What one reading thread returns: its rows and rejects.
+type PartResult<T> = Result<(Vec<T>, Vec<ChemblReject>), ChemblError>;
+
+/// Rows of `activities` per reading thread below which one thread reads alone.
+pub const DEFAULT_ROWS_PER_THREAD: usize = 50_000;
+
+/// Reads the rows with the sorted, distinct activity `ids` on `conn`, through `keep`.
+fn read_activity_rows<T>(
+    conn: &Connection,
+    path: &Path,
+    ids: &[i64],
+    rejects: &mut Vec<ChemblReject>,
+    keep: &(impl Fn(&ActivityFields<'_>) -> Option<T> + Sync),
+) -> Result<Vec<T>, ChemblError> {
+    use rusqlite::types::ValueRef;
+    // One read transaction for all the lookups: one shared lock, not one per row.
+    let _read = conn
+        .unchecked_transaction()
+        .map_err(query_err(path, "activities"))?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT activity_id, assay_id, molregno, standard_type, standard_relation, \
+                    pchembl_value, activity_comment, data_validity_comment \
+             FROM activities WHERE activity_id = ?1",
+        )
+        .map_err(query_err(path, "activities"))?;
+    let err = query_err(path, "activities");
+    let mut out = Vec::new();
+    for &id in ids {
+        let mut rows = stmt.query(params![id]).map_err(&err)?;
+        let Some(row) = rows.next().map_err(&err)? else {
+            continue;
+        };
+        let text = |i: usize| -> Result<Option<Cow<'_, str>>, ChemblError> {
+            Ok(match row.get_ref(i).map_err(&err)? {
+                ValueRef::Null | ValueRef::Blob(_) => None,
+                ValueRef::Text(t) => Some(String::from_utf8_lossy(t)),
+                ValueRef::Integer(n) => Some(Cow::Owned(n.to_string())),
+                ValueRef::Real(x) => Some(Cow::Owned(x.to_string())),
+            })
+        };
+        let pchembl_value = match row.get_ref(5).map_err(&err)? {
+            ValueRef::Null | ValueRef::Blob(_) => None,
+            ValueRef::Integer(n) => Some(n as f64),
+            ValueRef::Real(x) => Some(x),
+            ValueRef::Text(t) => {
+                let t = String::from_utf8_lossy(t);
+                match t.trim().parse::<f64>() {
+                    Ok(x) => Some(x),
+                    Err(_) => {
+                        rejects.push(ChemblReject {
+                            source: "activities.pchembl_value".into(),
+                            record: format!("activity_id={id}"),
+                            reason: format!("not a number: {t:?}"),
+                        });
+                        None
+                    }
+                }
+            }
+        };
+        let fields = ActivityFields {
+            activity_id: id,
+            assay_id: row.get(1).map_err(&err)?,
+            molregno: row.get(2).map_err(&err)?,
+            standard_type: text(3)?,
+            standard_relation: text(4)?,
+            pchembl_value,
+            activity_comment: text(6)?,
+            data_validity_comment: text(7)?,
+        };
+        if let Some(t) = keep(&fields) {
+            out.push(t);
+        }
+    }
+    Ok(out)
 }
 
 /// The column names of `table` (empty when the table does not exist).

@@ -1,0 +1,329 @@
+//! Reading a previous export back for a refresh: its compounds, the Cell Painting rejects it
+//! carried, its snapshot of the ChEMBL rows the rules saw (`inputs/`), every task's counts
+//! (`state/task_counts`), and its kept tasks and labels. What it returns is what the build that
+//! wrote the export held in memory at its end, so a refresh can continue from there.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::export::label_export::TASK_COUNTS;
+use crate::export::label_tables::{
+    self, Columns, LabelEntry, LabelTable, MatchRow, ReadTableError, RejectRow, TaskRow,
+};
+use crate::labels::compounds::Compounds;
+use crate::labels::records::{Activity, Label, LabelValue, Task, TaskKind};
+use crate::pipeline::hundredths;
+
+/// Errors reading a previous export.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviousError {
+    /// A table could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadTableError),
+    /// A table's content is not what the export format promises.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The table.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A previous export, as a refresh needs it.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    /// Compounds.
+    pub compounds: Compounds,
+    /// Rejects from the Cell Painting side (carried over unchanged).
+    pub cellpainting_rejects: Vec<RejectRow>,
+    /// Matches used.
+    pub matches: Vec<MatchRow>,
+    /// Activities the rules saw, sorted by activity_id.
+    pub activities: Vec<Activity>,
+    /// Every task with a label: (actives, inactives).
+    pub task_counts: BTreeMap<Task, (u32, u32)>,
+    /// Kept tasks, as written.
+    pub tasks: Vec<TaskRow>,
+    /// Labels, as written.
+    pub label_table: LabelTable,
+    /// The same labels as records.
+    pub labels: BTreeSet<Label>,
+}
+
+fn invalid(path: &Path, reason: impl Into<String>) -> PreviousError {
+    PreviousError::Invalid {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn task_of(
+    path: &Path,
+    assay_id: i64,
+    kind: &str,
+    threshold: Option<f64>,
+) -> Result<Task, PreviousError> {
+    let assay_id = u32::try_from(assay_id)
+        .map_err(|_| invalid(path, format!("assay_id {assay_id} out of range")))?;
+    let kind = match (kind, threshold) {
+        ("comment", None) => TaskKind::Comment,
+        ("pchembl", Some(t)) => TaskKind::Threshold(
+            hundredths(t)
+                .ok_or_else(|| invalid(path, format!("threshold {t} is not in hundredths")))?,
+        ),
+        _ => {
+            return Err(invalid(
+                path,
+                format!("task kind {kind:?} with threshold {threshold:?}"),
+            ));
+        }
+    };
+    Ok(Task { assay_id, kind })
+}
+
+/// Reads `dir` (an export whose manifest has been verified).
+pub fn read_previous(dir: &Path) -> Result<Previous, PreviousError> {
+    let mut p = Previous::default();
+
+    let path = dir.join("compounds.parquet");
+    let name = path.display().to_string();
+    for batch in label_tables::read_table(&path)? {
+        let cols = Columns::new(&name, &batch);
+        let (keys, smiles, samples) = (
+            cols.utf8("inchikey")?,
+            cols.utf8("smiles")?,
+            cols.list("broad_samples")?,
+        );
+        for i in 0..batch.num_rows() {
+            p.compounds.keys.push(keys.value(i).to_string());
+            p.compounds.smiles.push(smiles.value(i).to_string());
+            p.compounds
+                .broad_samples
+                .push(label_tables::list_strings(samples, i));
+        }
+    }
+    if p.compounds.keys.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(invalid(&path, "compounds are not sorted by InChIKey"));
+    }
+
+    let path = dir.join("rejects.parquet");
+    let name = path.display().to_string();
+    for batch in label_tables::read_table(&path)? {
+        let cols = Columns::new(&name, &batch);
+        let (source, record, reason) = (
+            cols.utf8("source")?,
+            cols.utf8("record")?,
+            cols.utf8("reason")?,
+        );
+        for i in 0..batch.num_rows() {
+            if source.value(i).starts_with("cellpainting:") {
+                p.cellpainting_rejects.push(RejectRow {
+                    source: source.value(i).to_string(),
+                    record: record.value(i).to_string(),
+                    reason: reason.value(i).to_string(),
+                });
+            }
+        }
+    }
+
+    let path = dir.join("inputs/matches.parquet");
+    let name = path.display().to_string();
+    for batch in label_tables::read_table(&path)? {
+        let cols = Columns::new(&name, &batch);
+        let (k, m) = (cols.utf8("inchikey")?, cols.int64("molregno")?);
+        for i in 0..batch.num_rows() {
+            p.matches.push(MatchRow {
+                inchikey: k.value(i).to_string(),
+                molregno: m.value(i),
+            });
+        }
+    }
+
+    let path = dir.join("inputs/activities.parquet");
+    let name = path.display().to_string();
+    for batch in label_tables::read_table(&path)? {
+        let c = Columns::new(&name, &batch);
+        let (act, mol, assay) = (
+            c.int64("activity_id")?,
+            c.int64("molregno")?,
+            c.int64("assay_id")?,
+        );
+        let (valid, numeric, pchembl, comment) = (
+            c.boolean("valid")?,
+            c.boolean("numeric_type")?,
+            c.float64("pchembl_value")?,
+            c.utf8("comment")?,
+        );
+        for i in 0..batch.num_rows() {
+            let bad = |what: &str| invalid(&path, format!("row {i}: {what}"));
+            p.activities.push(Activity {
+                activity_id: u64::try_from(act.value(i)).map_err(|_| bad("activity_id"))?,
+                molregno: u64::try_from(mol.value(i)).map_err(|_| bad("molregno"))?,
+                assay_id: u32::try_from(assay.value(i)).map_err(|_| bad("assay_id"))?,
+                valid: valid.value(i),
+                numeric_type: numeric.value(i),
+                pchembl: match label_tables::opt_f64(pchembl, i) {
+                    Some(x) => Some(hundredths(x).ok_or_else(|| bad("pchembl_value"))?),
+                    None => None,
+                },
+                comment: label_tables::comment_of(label_tables::opt_str(comment, i).as_deref())
+                    .ok_or_else(|| bad("comment"))?,
+            });
+        }
+    }
+    if p.activities
+        .windows(2)
+        .any(|w| w[0].activity_id >= w[1].activity_id)
+    {
+        return Err(invalid(&path, "activities are not sorted by activity_id"));
+    }
+
+    let path = dir.join(TASK_COUNTS);
+    let name = path.display().to_string();
+    for batch in label_tables::read_table(&path)? {
+        let c = Columns::new(&name, &batch);
+        let (assay, kind, threshold) = (
+            c.int64("assay_id")?,
+            c.utf8("kind")?,
+            c.float64("threshold")?,
+        );
+        let (a, n) = (c.uint32("n_active")?, c.uint32("n_inactive")?);
+        for i in 0..batch.num_rows() {
+            let task = task_of(
+                &path,
+                assay.value(i),
+                kind.value(i),
+                label_tables::opt_f64(threshold, i),
+            )?;
+            p.task_counts.insert(task, (a.value(i), n.value(i)));
+        }
+    }
+
+    let path = dir.join("tasks.parquet");
+    let name = path.display().to_string();
+    let mut task_by_id: BTreeMap<String, Task> = BTreeMap::new();
+    for batch in label_tables::read_table(&path)? {
+        let c = Columns::new(&name, &batch);
+        let (id, chembl, assay, kind) = (
+            c.utf8("task_id")?,
+            c.utf8("assay_chembl_id")?,
+            c.int64("assay_id")?,
+            c.utf8("kind")?,
+        );
+        let (threshold, na, ni, ty) = (
+            c.float64("threshold")?,
+            c.uint32("n_active")?,
+            c.uint32("n_inactive")?,
+            c.utf8("assay_type")?,
+        );
+        let (conf, tid, tname, desc) = (
+            c.int64("confidence_score")?,
+            c.utf8("target_chembl_id")?,
+            c.utf8("target_name")?,
+            c.utf8("description")?,
+        );
+        for i in 0..batch.num_rows() {
+            let threshold = label_tables::opt_f64(threshold, i);
+            let task = task_of(&path, assay.value(i), kind.value(i), threshold)?;
+            task_by_id.insert(id.value(i).to_string(), task);
+            p.tasks.push(TaskRow {
+                task_id: id.value(i).to_string(),
+                assay_chembl_id: chembl.value(i).to_string(),
+                assay_id: assay.value(i),
+                kind: kind.value(i).to_string(),
+                threshold,
+                n_active: na.value(i),
+                n_inactive: ni.value(i),
+                assay_type: ty.value(i).to_string(),
+                confidence_score: label_tables::opt_i64(conf, i),
+                target_chembl_id: label_tables::opt_str(tid, i),
+                target_name: label_tables::opt_str(tname, i),
+                description: desc.value(i).to_string(),
+            });
+        }
+    }
+
+    let mut task_ids: Vec<String> = task_by_id.keys().cloned().collect();
+    task_ids.sort();
+    let task_index: std::collections::HashMap<&str, u32> = task_ids
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i as u32))
+        .collect();
+    let mut shards: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("labels"))
+        .map_err(|source| ReadTableError::Io {
+            path: dir.join("labels").display().to_string(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    shards.sort();
+    let mut rows: Vec<LabelEntry> = Vec::new();
+    for path in shards {
+        let name = path.display().to_string();
+        for batch in label_tables::read_table(&path)? {
+            let c = Columns::new(&name, &batch);
+            let (k, t, l, n, m) = (
+                c.utf8("inchikey")?,
+                c.utf8("task_id")?,
+                c.int8("label")?,
+                c.uint32("n_measurements")?,
+                c.float64("median_pchembl")?,
+            );
+            // A compound's labels are consecutive: look its key up once.
+            let mut last: Option<(&str, u32)> = None;
+            for i in 0..batch.num_rows() {
+                let key = k.value(i);
+                let compound = match last {
+                    Some((lk, id)) if lk == key => id,
+                    _ => {
+                        let id = p
+                            .compounds
+                            .id(key)
+                            .ok_or_else(|| invalid(&path, format!("unknown compound {key}")))?;
+                        last = Some((key, id));
+                        id
+                    }
+                };
+                let task = *task_index
+                    .get(t.value(i))
+                    .ok_or_else(|| invalid(&path, format!("unknown task {}", t.value(i))))?;
+                let median2 = match label_tables::opt_f64(m, i) {
+                    Some(x) => Some(
+                        hundredths(x * 2.0).ok_or_else(|| invalid(&path, format!("median {x}")))?,
+                    ),
+                    None => None,
+                };
+                rows.push(LabelEntry {
+                    compound,
+                    task,
+                    label: l.value(i),
+                    n_measurements: n.value(i),
+                    median2,
+                });
+            }
+        }
+    }
+    rows.sort_unstable_by_key(|e| (e.compound, e.task));
+    let task_of: Vec<Task> = task_ids.iter().map(|id| task_by_id[id]).collect();
+    p.labels = rows
+        .iter()
+        .map(|e| Label {
+            compound: e.compound,
+            task: task_of[e.task as usize],
+            value: LabelValue {
+                label: e.label,
+                measurements: e.n_measurements,
+                median2: e.median2,
+            },
+        })
+        .collect();
+    p.label_table = LabelTable {
+        inchikeys: p.compounds.keys.clone(),
+        task_ids,
+        rows,
+    };
+    Ok(p)
+}

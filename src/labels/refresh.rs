@@ -1,0 +1,497 @@
+//! `labels refresh`: continues from a previous export with a new ChEMBL release, recomputing
+//! only what changed.
+//!
+//! The previous export holds what its build ended with: the compounds, the classified ChEMBL
+//! rows the rules saw (`inputs/`), every task's counts (`state/task_counts`) and the labels of
+//! kept tasks. A refresh reads the new release's rows for the same compounds, diffs them with
+//! the snapshot by `activity_id`, and finds the (compound, assay) groups the difference touches.
+//! The label dataflow gets those groups' old rows at time 0 and the difference at time 1; its
+//! output at time 1 is exactly the change to every label. Task counts move by those changes;
+//! tasks that become kept get all their labels from a second run over their assays' rows; tasks
+//! that drop out lose theirs. The result is assembled and written like a build's (byte for byte
+//! what a build on the new release writes), plus a changelog; label shards whose rows did not
+//! change are copied from the previous export. InChIKeys are never computed again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::atomic_file::AtomicFile;
+use crate::dataflow::cluster::ClusterConfig;
+use crate::dataflow::labels::{InputChanges, LabelCapture, run_label_epochs};
+use crate::export::label_export::{ExportError, Reuse, rows_by_shard, write_label_export};
+use crate::export::label_tables::{self, ChangeRow, LabelEntry, LabelTable, TaskRow};
+use crate::export::manifest::{Manifest, hash_file};
+use crate::labels::assemble::{Parts, State, assemble};
+use crate::labels::build::{BuildError, BuildReport, Phases, io_err, match_records};
+use crate::labels::chembl_side::{read_assays, read_chembl_side};
+use crate::labels::previous::read_previous;
+use crate::labels::records::{Activity, Label, Match, Stat, Task};
+use crate::pipeline::Pipeline;
+use crate::sources::chembl::ChemblRelease;
+
+/// Label dataflow runs a refresh makes (peers run as many).
+pub const LABEL_RUNS: usize = 2;
+
+/// Name of the refresh record written beside the changelog.
+pub const REFRESH_RECORD: &str = "refresh.json";
+
+/// What a refresh needs.
+#[derive(Debug, Clone)]
+pub struct RefreshOptions {
+    /// The previous export.
+    pub previous: PathBuf,
+    /// The new ChEMBL release file.
+    pub chembl: PathBuf,
+    /// Overrides its release number.
+    pub chembl_release: Option<String>,
+    /// The export directory to create.
+    pub out: PathBuf,
+}
+
+/// Activity changes between two lists sorted by activity_id: (retracted or old versions,
+/// added or new versions).
+fn diff_activities(old: &[Activity], new: &[Activity]) -> (Vec<Activity>, Vec<Activity>) {
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a.activity_id == b.activity_id => {
+                if a != b {
+                    removed.push(a.clone());
+                    added.push(b.clone());
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a.activity_id < b.activity_id => {
+                removed.push(a.clone());
+                i += 1;
+            }
+            (Some(_), Some(b)) => {
+                added.push(b.clone());
+                j += 1;
+            }
+            (Some(a), None) => {
+                removed.push(a.clone());
+                i += 1;
+            }
+            (None, Some(b)) => {
+                added.push(b.clone());
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    (removed, added)
+}
+
+fn compounds_of(matches: &[Match]) -> HashMap<u64, Vec<u32>> {
+    let mut out: HashMap<u64, Vec<u32>> = HashMap::new();
+    for m in matches {
+        out.entry(m.molregno).or_default().push(m.compound);
+    }
+    out
+}
+
+/// Refreshes an export against a new ChEMBL release (process 0).
+pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildReport, BuildError> {
+    let mut phases = Phases::new("refresh");
+    let prev = &opts.previous;
+    let manifest = Manifest::load(prev)?;
+    manifest.verify(prev)?;
+    let pipeline = Pipeline::load(&prev.join("pipeline.toml"))?;
+    if pipeline.hash() != manifest.pipeline.blake3 {
+        return Err(BuildError::Invalid(format!(
+            "{}: pipeline.toml does not match the manifest",
+            prev.display()
+        )));
+    }
+    let rules = pipeline.rules();
+    let previous = read_previous(prev)?;
+    let compounds = &previous.compounds;
+    phases.lap("reading the previous export");
+    let release = ChemblRelease::open(&opts.chembl, opts.chembl_release.as_deref())?;
+    let new = read_chembl_side(&release, compounds, pipeline.chembl.match_level, &rules)?;
+    phases.lap("reading ChEMBL");
+
+    // The difference, and the (compound, assay) groups it touches.
+    let (removed, added) = diff_activities(&previous.activities, &new.activities);
+    let old_matches = match_records(&previous.matches, compounds);
+    let new_matches = match_records(&new.matches, compounds);
+    let old_set: BTreeSet<Match> = old_matches.iter().copied().collect();
+    let new_set: BTreeSet<Match> = new_matches.iter().copied().collect();
+    let match_changes: Vec<(Match, isize)> = old_set
+        .difference(&new_set)
+        .map(|m| (*m, -1))
+        .chain(new_set.difference(&old_set).map(|m| (*m, 1)))
+        .collect();
+    let (old_of, new_of) = (compounds_of(&old_matches), compounds_of(&new_matches));
+    let mut groups: HashSet<(u32, u32)> = HashSet::new();
+    for (acts, of) in [(&removed, &old_of), (&added, &new_of)] {
+        for a in acts {
+            for &c in of.get(&a.molregno).into_iter().flatten() {
+                groups.insert((c, a.assay_id));
+            }
+        }
+    }
+    let rematched: HashMap<u64, Vec<(u32, isize)>> =
+        match_changes
+            .iter()
+            .fold(HashMap::new(), |mut acc, (m, r)| {
+                acc.entry(m.molregno).or_default().push((m.compound, *r));
+                acc
+            });
+    if !rematched.is_empty() {
+        for (acts, sign) in [(&previous.activities, -1), (&new.activities, 1)] {
+            for a in acts.iter() {
+                for &(c, r) in rematched.get(&a.molregno).into_iter().flatten() {
+                    if r == sign {
+                        groups.insert((c, a.assay_id));
+                    }
+                }
+            }
+        }
+    }
+    let in_groups = |a: &Activity, of: &HashMap<u64, Vec<u32>>| {
+        of.get(&a.molregno)
+            .is_some_and(|cs| cs.iter().any(|&c| groups.contains(&(c, a.assay_id))))
+    };
+    let before: Vec<(Activity, isize)> = previous
+        .activities
+        .iter()
+        .filter(|a| in_groups(a, &old_of))
+        .map(|a| (a.clone(), 1))
+        .collect();
+    let touched = before.len();
+    let change: Vec<(Activity, isize)> = removed
+        .into_iter()
+        .map(|a| (a, -1))
+        .chain(added.into_iter().map(|a| (a, 1)))
+        .collect();
+    tracing::debug!(
+        "refresh: {} activity changes, {} match changes, {} groups touched ({} rows replayed)",
+        change.len(),
+        match_changes.len(),
+        groups.len(),
+        touched
+    );
+    let out = run_label_epochs(
+        cluster,
+        &rules,
+        LabelCapture::All,
+        Some(vec![
+            InputChanges {
+                activities: before,
+                matches: old_matches.iter().map(|m| (*m, 1)).collect(),
+            },
+            InputChanges {
+                activities: change,
+                matches: match_changes,
+            },
+        ]),
+    )?;
+    let delta = out.get(1).cloned().unwrap_or_default();
+    phases.lap("label dataflow on the difference");
+
+    // Task counts move by the label changes; the size rule decides which tasks are kept.
+    let mut counts: BTreeMap<Task, (i64, i64)> = previous
+        .task_counts
+        .iter()
+        .map(|(t, (a, i))| (*t, (i64::from(*a), i64::from(*i))))
+        .collect();
+    for (l, r) in &delta.labels {
+        let e = counts.entry(l.task).or_default();
+        if l.value.label > 0 {
+            e.0 += *r as i64;
+        } else {
+            e.1 += *r as i64;
+        }
+    }
+    let mut task_counts: BTreeMap<Task, (u32, u32)> = BTreeMap::new();
+    for (t, (a, i)) in counts {
+        if a < 0 || i < 0 {
+            return Err(BuildError::Invalid(format!(
+                "{}: state/task_counts disagrees with the snapshot (task {t:?})",
+                prev.display()
+            )));
+        }
+        if a + i > 0 {
+            task_counts.insert(t, (a as u32, i as u32));
+        }
+    }
+    let kept = |counts: &BTreeMap<Task, (u32, u32)>| -> BTreeSet<Task> {
+        counts
+            .iter()
+            .filter(|(_, (a, i))| *a >= rules.min_actives && *i >= rules.min_inactives)
+            .map(|(t, _)| *t)
+            .collect()
+    };
+    let kept_old = kept(&previous.task_counts);
+    let kept_new = kept(&task_counts);
+    let newly_kept: BTreeSet<Task> = kept_new.difference(&kept_old).copied().collect();
+
+    // Tasks that become kept: all their labels, from the new release's rows of their assays.
+    let assays_on: HashSet<u32> = newly_kept.iter().map(|t| t.assay_id).collect();
+    let rows_on: Vec<(Activity, isize)> = new
+        .activities
+        .iter()
+        .filter(|a| assays_on.contains(&a.assay_id))
+        .map(|a| (a.clone(), 1))
+        .collect();
+    let matches_on: Vec<(Match, isize)> = if rows_on.is_empty() {
+        Vec::new()
+    } else {
+        new_matches.iter().map(|m| (*m, 1)).collect()
+    };
+    let out_on = run_label_epochs(
+        cluster,
+        &rules,
+        LabelCapture::All,
+        Some(vec![InputChanges {
+            activities: rows_on,
+            matches: matches_on,
+        }]),
+    )?;
+    phases.lap("label dataflow on newly kept tasks");
+
+    let mut labels: BTreeSet<Label> = previous
+        .labels
+        .iter()
+        .filter(|l| kept_new.contains(&l.task))
+        .copied()
+        .collect();
+    for (l, r) in &delta.labels {
+        if kept_new.contains(&l.task) && !newly_kept.contains(&l.task) && *r < 0 {
+            labels.remove(l);
+        }
+    }
+    for (l, r) in &delta.labels {
+        if kept_new.contains(&l.task) && !newly_kept.contains(&l.task) && *r > 0 {
+            labels.insert(*l);
+        }
+    }
+    for o in &out_on {
+        for (l, r) in &o.labels {
+            if *r > 0 && newly_kept.contains(&l.task) {
+                labels.insert(*l);
+            }
+        }
+    }
+    let mut stats: BTreeMap<Stat, i64> = BTreeMap::new();
+    for s in [
+        Stat::ExcludedByValidity,
+        Stat::IgnoredComment,
+        Stat::CommentConflict,
+        Stat::PchemblOutOfRange,
+    ] {
+        let old = manifest
+            .stats
+            .get(&format!("labels.{}", s.name()))
+            .copied()
+            .unwrap_or(0);
+        stats.insert(s, old as i64);
+    }
+    for (s, r) in &delta.stats {
+        *stats.entry(*s).or_default() += *r as i64;
+    }
+    stats.retain(|_, v| *v != 0);
+    let state = State {
+        labels,
+        task_counts,
+        stats,
+    };
+    let mut assay_rejects = Vec::new();
+    let kept_assays = kept_new.iter().map(|t| t.assay_id).collect();
+    let assays = read_assays(&release, &kept_assays, &mut assay_rejects)?;
+    let carried_stats: BTreeMap<String, u64> = manifest
+        .stats
+        .iter()
+        .filter(|(k, _)| k.starts_with("cellpainting.") || k.starts_with("keys."))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let export = assemble(Parts {
+        pipeline: &pipeline,
+        compounds,
+        chembl: &new,
+        assays: &assays,
+        assay_rejects: &assay_rejects,
+        state: &state,
+        cellpainting_rejects: previous.cellpainting_rejects.clone(),
+        cellpainting_stats: carried_stats,
+        cellpainting_files: manifest.inputs.cellpainting.clone(),
+    });
+    phases.lap("assembling");
+
+    let shards = pipeline.export.label_shards;
+    let (old_shards, new_shards) = (
+        rows_by_shard(&previous.label_table, shards),
+        rows_by_shard(&export.labels, shards),
+    );
+    let (old_t, new_t) = (&previous.label_table, &export.labels);
+    let unchanged: BTreeSet<u32> = (0..shards)
+        .filter(|&s| {
+            let (a, b) = (&old_shards[s as usize], &new_shards[s as usize]);
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(&i, &j)| old_t.same_row(&old_t.rows[i], new_t, &new_t.rows[j]))
+        })
+        .collect();
+    let changes = changelog(old_t, new_t, &previous.tasks, &export.tasks);
+    let count = |c: &str| changes.iter().filter(|r| r.change == c).count() as u64;
+    let counts = [
+        count("label_added"),
+        count("label_removed"),
+        count("label_flipped"),
+        count("task_added"),
+        count("task_removed"),
+    ];
+
+    // The changelog and the refresh record go in first; the manifest (last) covers exactly
+    // what a from-scratch build on the new release writes.
+    std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
+    if opts.out.join(crate::export::manifest::MANIFEST).exists() {
+        return Err(BuildError::Export(ExportError::Exists(
+            opts.out.display().to_string(),
+        )));
+    }
+    let changelog_path = opts.out.join("changelog.parquet");
+    let batch = label_tables::changelog_batch(&changes)
+        .map_err(|e| BuildError::Invalid(format!("{}: {e}", changelog_path.display())))?;
+    let mut file = crate::export::parquet_file::ParquetFile::create(
+        &changelog_path,
+        batch.schema(),
+        crate::export::parquet_file::DEFAULT_ROW_GROUP_ROWS,
+    )
+    .map_err(|e| BuildError::Export(ExportError::Parquet(e)))?;
+    file.write(&batch)
+        .map_err(|e| BuildError::Export(ExportError::Parquet(e)))?;
+    file.commit()
+        .map_err(|e| BuildError::Export(ExportError::Parquet(e)))?;
+    let (changelog_hash, _) = hash_file(&changelog_path).map_err(io_err(&changelog_path))?;
+    let record = serde_json::json!({
+        "previous_export": {
+            "chembl_release": manifest.inputs.chembl_release,
+            "manifest_blake3": hash_file(&prev.join(crate::export::manifest::MANIFEST)).map_err(io_err(prev))?.0,
+        },
+        "chembl_release": export.chembl_release,
+        "changes": {
+            "label_added": counts[0], "label_removed": counts[1], "label_flipped": counts[2],
+            "task_added": counts[3], "task_removed": counts[4],
+        },
+        "label_shards_reused": unchanged.len(),
+        "label_shards_rewritten": shards as usize - unchanged.len(),
+        "changelog_blake3": changelog_hash,
+    });
+    let record_path = opts.out.join(REFRESH_RECORD);
+    let mut f = AtomicFile::create(&record_path).map_err(io_err(&record_path))?;
+    f.write_all(
+        serde_json::to_string_pretty(&record)
+            .map_err(|e| BuildError::Invalid(e.to_string()))?
+            .as_bytes(),
+    )
+    .map_err(io_err(&record_path))?;
+    f.write_all(b"\n").map_err(io_err(&record_path))?;
+    f.commit().map_err(io_err(&record_path))?;
+
+    let reuse = Reuse {
+        dir: prev,
+        manifest: &manifest,
+        unchanged_shards: unchanged.clone(),
+    };
+    let new_manifest = write_label_export(&opts.out, &export, Some(&reuse))?;
+    phases.lap("writing");
+    Ok(BuildReport {
+        manifest: new_manifest,
+        changes: Some(counts),
+        shards_rewritten: Some(u64::from(shards) - unchanged.len() as u64),
+    })
+}
+
+/// The changes between two label tables and their kept tasks: a merge of the two sorted row
+/// lists by (InChIKey, task id).
+fn changelog(
+    old: &LabelTable,
+    new: &LabelTable,
+    old_tasks: &[TaskRow],
+    new_tasks: &[TaskRow],
+) -> Vec<ChangeRow> {
+    let mut out = Vec::new();
+    let key = |t: &LabelTable, e: &LabelEntry| -> (String, String) {
+        (t.inchikey(e).to_string(), t.task_id(e).to_string())
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < old.rows.len() || j < new.rows.len() {
+        let order = match (old.rows.get(i), new.rows.get(j)) {
+            (Some(a), Some(b)) => {
+                (old.inchikey(a), old.task_id(a)).cmp(&(new.inchikey(b), new.task_id(b)))
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, _) => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                let a = &old.rows[i];
+                let (k, t) = key(old, a);
+                out.push(ChangeRow {
+                    change: "label_removed".into(),
+                    inchikey: Some(k),
+                    task_id: t,
+                    old_label: Some(a.label),
+                    new_label: None,
+                });
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                let b = &new.rows[j];
+                let (k, t) = key(new, b);
+                out.push(ChangeRow {
+                    change: "label_added".into(),
+                    inchikey: Some(k),
+                    task_id: t,
+                    old_label: None,
+                    new_label: Some(b.label),
+                });
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                let (a, b) = (&old.rows[i], &new.rows[j]);
+                if a.label != b.label {
+                    let (k, t) = key(new, b);
+                    out.push(ChangeRow {
+                        change: "label_flipped".into(),
+                        inchikey: Some(k),
+                        task_id: t,
+                        old_label: Some(a.label),
+                        new_label: Some(b.label),
+                    });
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let old_ids: BTreeSet<&str> = old_tasks.iter().map(|t| t.task_id.as_str()).collect();
+    let new_ids: BTreeSet<&str> = new_tasks.iter().map(|t| t.task_id.as_str()).collect();
+    for t in old_ids.difference(&new_ids) {
+        out.push(ChangeRow {
+            change: "task_removed".into(),
+            inchikey: None,
+            task_id: t.to_string(),
+            old_label: None,
+            new_label: None,
+        });
+    }
+    for t in new_ids.difference(&old_ids) {
+        out.push(ChangeRow {
+            change: "task_added".into(),
+            inchikey: None,
+            task_id: t.to_string(),
+            old_label: None,
+            new_label: None,
+        });
+    }
+    out.sort();
+    out
+}
