@@ -3,6 +3,11 @@
 //! A reader (or a rerun after an interruption) therefore sees either the old complete file or
 //! the new complete file, never a half-written one. [`AtomicFile`] is the only way the tool
 //! creates output files.
+//!
+//! A target that already exists and is not a regular file (`/dev/null`, a named pipe, a
+//! terminal) is written in place: renaming a temporary file onto it would replace the device
+//! node itself with an ordinary file, breaking every other program on the machine that
+//! writes to or reads from it.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -13,7 +18,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct AtomicFile {
     target: PathBuf,
-    temp: PathBuf,
+    /// The temporary name, or `None` when the target is a device or pipe written in place.
+    temp: Option<PathBuf>,
     writer: Option<BufWriter<File>>,
 }
 
@@ -28,11 +34,21 @@ impl AtomicFile {
             })?
             .to_string_lossy()
             .into_owned();
+        if let Ok(meta) = fs::metadata(&target) {
+            if !meta.is_file() && !meta.is_dir() {
+                let file = fs::OpenOptions::new().write(true).open(&target)?;
+                return Ok(AtomicFile {
+                    target,
+                    temp: None,
+                    writer: Some(BufWriter::new(file)),
+                });
+            }
+        }
         let temp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&temp)?;
         Ok(AtomicFile {
             target,
-            temp,
+            temp: Some(temp),
             writer: Some(BufWriter::new(file)),
         })
     }
@@ -44,11 +60,17 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the temporary file onto the target.
     pub fn commit(mut self) -> io::Result<()> {
+        let temp = self.temp.take();
         if let Some(writer) = self.writer.take() {
             let file = writer.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
+            if temp.is_some() {
+                file.sync_all()?;
+            }
         }
-        fs::rename(&self.temp, &self.target)
+        match temp {
+            Some(temp) => fs::rename(&temp, &self.target),
+            None => Ok(()),
+        }
     }
 }
 
@@ -71,7 +93,9 @@ impl Write for AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if self.writer.take().is_some() {
-            let _ = fs::remove_file(&self.temp);
+            if let Some(temp) = &self.temp {
+                let _ = fs::remove_file(temp);
+            }
         }
     }
 }
@@ -95,6 +119,30 @@ mod tests {
         f.write_all(b"whole").unwrap();
         f.commit().unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "whole");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn devices_and_pipes_are_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = std::env::temp_dir().join(format!("assayflow-fifo-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !matches!(made, Ok(s) if s.success()) {
+            eprintln!("mkfifo unavailable; skipping");
+            return;
+        }
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+        };
+        let mut f = AtomicFile::create(&fifo).unwrap();
+        f.write_all(b"through the pipe").unwrap();
+        f.commit().unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary left");
         fs::remove_dir_all(&dir).unwrap();
     }
 }
