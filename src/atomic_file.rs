@@ -34,15 +34,16 @@ impl AtomicFile {
             })?
             .to_string_lossy()
             .into_owned();
-        if let Ok(meta) = fs::metadata(&target) {
-            if !meta.is_file() && !meta.is_dir() {
-                let file = fs::OpenOptions::new().write(true).open(&target)?;
-                return Ok(AtomicFile {
-                    target,
-                    temp: None,
-                    writer: Some(BufWriter::new(file)),
-                });
-            }
+        if let Ok(meta) = fs::metadata(&target)
+            && !meta.is_file()
+            && !meta.is_dir()
+        {
+            let file = fs::OpenOptions::new().write(true).open(&target)?;
+            return Ok(AtomicFile {
+                target,
+                temp: None,
+                writer: Some(BufWriter::new(file)),
+            });
         }
         let temp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&temp)?;
@@ -92,10 +93,10 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            if let Some(temp) = &self.temp {
-                let _ = fs::remove_file(temp);
-            }
+        if self.writer.take().is_some()
+            && let Some(temp) = &self.temp
+        {
+            let _ = fs::remove_file(temp);
         }
     }
 }

@@ -44,7 +44,10 @@ fn reads_the_real_chembl36_fixture() {
     let blocks = release
         .molecules_by_first_block(&["BSDPUVBSSGQTGP".to_string()])
         .unwrap();
-    assert_eq!(blocks, vec![(0, 513320)]);
+    assert_eq!(
+        blocks,
+        vec![(0, 513320, "BSDPUVBSSGQTGP-UHFFFAOYSA-N".to_string())]
+    );
     let mut rejects = Vec::new();
     let acts = release.activities(&[513320], &mut rejects).unwrap();
     assert!(rejects.is_empty());

@@ -46,26 +46,51 @@ pub fn write(dir: &Path, tasks: &[TaskRow], labels: &LabelTable) -> std::io::Res
                 .map(|i| by_id[i].1)
         })
         .collect();
-    let mut entries: Vec<(usize, usize, i8)> = labels
-        .rows
-        .iter()
-        .filter_map(|e| {
-            Some((
-                (*col_of.get(e.task as usize)?)?,
-                (*row_of.get(e.compound as usize)?)?,
-                e.label,
-            ))
-        })
-        .collect();
-    entries.sort_unstable();
+    // Column-major order without a sort: bucket by column, walking the rows (in compound
+    // order, and row numbers grow with compounds) so each bucket comes out sorted.
+    let mut per_column: Vec<usize> = vec![0; tasks.len()];
+    let mut located: Vec<(usize, usize, i8)> = Vec::with_capacity(labels.rows.len());
+    for e in &labels.rows {
+        let (Some(Some(col)), Some(Some(row))) = (
+            col_of.get(e.task as usize).copied(),
+            row_of.get(e.compound as usize).copied(),
+        ) else {
+            continue;
+        };
+        per_column[col] += 1;
+        located.push((col, row, e.label));
+    }
+    let mut start: Vec<usize> = Vec::with_capacity(tasks.len());
+    let mut at = 0;
+    for n in &per_column {
+        start.push(at);
+        at += n;
+    }
+    let mut entries: Vec<(usize, usize, i8)> = vec![(0, 0, 0); located.len()];
+    for (col, row, v) in located {
+        entries[start[col]] = (col, row, v);
+        start[col] += 1;
+    }
+    debug_assert!(entries.windows(2).all(|w| w[0] <= w[1]));
 
     let mut m = AtomicFile::create(dir.join(MATRIX))?;
     writeln!(m, "%%MatrixMarket matrix coordinate integer general")?;
     writeln!(m, "%")?;
     writeln!(m, "{} {} {}", compounds.len(), tasks.len(), entries.len())?;
+    let (mut line, mut num) = (Vec::with_capacity(1 << 16), itoa::Buffer::new());
     for (col, row, v) in &entries {
-        writeln!(m, "{} {} {}", row + 1, col + 1, v)?;
+        line.extend_from_slice(num.format(row + 1).as_bytes());
+        line.push(b' ');
+        line.extend_from_slice(num.format(col + 1).as_bytes());
+        line.push(b' ');
+        line.extend_from_slice(num.format(*v).as_bytes());
+        line.push(b'\n');
+        if line.len() > (1 << 16) - 64 {
+            m.write_all(&line)?;
+            line.clear();
+        }
     }
+    m.write_all(&line)?;
     m.commit()?;
 
     let mut r = AtomicFile::create(dir.join(ROWS))?;

@@ -149,62 +149,114 @@ pub fn shard_path(shard: u32) -> String {
     format!("labels/part-{shard:05}.parquet")
 }
 
-struct Writer<'a> {
-    dir: &'a Path,
-    files: Vec<FileEntry>,
+fn io_at(dir: &Path, rel: &str) -> impl Fn(std::io::Error) -> ExportError {
+    let path = dir.join(rel).display().to_string();
+    move |source| ExportError::Io {
+        path: path.clone(),
+        source,
+    }
 }
 
-impl Writer<'_> {
-    fn io(&self, rel: &str) -> impl Fn(std::io::Error) -> ExportError + '_ {
-        let path = self.dir.join(rel).display().to_string();
-        move |source| ExportError::Io {
-            path: path.clone(),
-            source,
+fn write_table(
+    dir: &Path,
+    rel: &str,
+    batch: Result<RecordBatch, ArrowError>,
+) -> Result<Vec<FileEntry>, ExportError> {
+    let started = std::time::Instant::now();
+    let path = dir.join(rel);
+    let batch = batch.map_err(|source| ExportError::Arrow {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut file = ParquetFile::create(&path, batch.schema(), DEFAULT_ROW_GROUP_ROWS)?;
+    file.write(&batch)?;
+    file.commit()?;
+    let e = entry(dir, rel, Some(batch.num_rows() as u64)).map_err(io_at(dir, rel))?;
+    tracing::trace!("{rel}: {:.3} s", started.elapsed().as_secs_f64());
+    Ok(vec![e])
+}
+
+fn copy_file(
+    dir: &Path,
+    from: &Path,
+    rel: &str,
+    expected: &FileEntry,
+) -> Result<Vec<FileEntry>, ExportError> {
+    let bytes = std::fs::read(from.join(rel)).map_err(io_at(dir, rel))?;
+    if blake3::hash(&bytes).to_hex().as_str() != expected.blake3 {
+        return Err(ExportError::Reuse {
+            path: from.join(rel).display().to_string(),
+        });
+    }
+    let mut f = AtomicFile::create(dir.join(rel)).map_err(io_at(dir, rel))?;
+    f.write_all(&bytes).map_err(io_at(dir, rel))?;
+    f.commit().map_err(io_at(dir, rel))?;
+    Ok(vec![expected.clone()])
+}
+
+fn write_text(dir: &Path, rel: &str, text: &str) -> Result<Vec<FileEntry>, ExportError> {
+    let mut f = AtomicFile::create(dir.join(rel)).map_err(io_at(dir, rel))?;
+    f.write_all(text.as_bytes()).map_err(io_at(dir, rel))?;
+    f.commit().map_err(io_at(dir, rel))?;
+    Ok(vec![entry(dir, rel, None).map_err(io_at(dir, rel))?])
+}
+
+/// What a [`FileJob`] returns: the manifest entries of the files it wrote.
+type JobResult = Result<Vec<FileEntry>, ExportError>;
+
+/// One file (or group of files) of the export, written by whichever writing thread takes it.
+type FileJob<'a> = Box<dyn FnOnce() -> JobResult + Send + 'a>;
+
+/// Default number of threads writing an export's files at once (capped by the cores).
+pub const DEFAULT_WRITE_THREADS: usize = 4;
+
+/// Runs `jobs` on up to [`DEFAULT_WRITE_THREADS`] threads; returns every entry, or the error of
+/// the first failing job in list order (so which error is reported does not depend on timing).
+fn run_jobs(jobs: Vec<FileJob<'_>>) -> Result<Vec<FileEntry>, ExportError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(DEFAULT_WRITE_THREADS)
+        .min(jobs.len())
+        .max(1);
+    let slots: Vec<std::sync::Mutex<Option<FileJob<'_>>>> = jobs
+        .into_iter()
+        .map(|j| std::sync::Mutex::new(Some(j)))
+        .collect();
+    let results: Vec<std::sync::Mutex<Option<JobResult>>> =
+        slots.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = slots.get(i) else { break };
+            let job = slot.lock().ok().and_then(|mut j| j.take());
+            if let Some(job) = job {
+                let r = job();
+                if let Ok(mut out) = results[i].lock() {
+                    *out = Some(r);
+                }
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(work);
+        }
+        work();
+    });
+    let mut files = Vec::new();
+    for r in results {
+        match r.into_inner().ok().flatten() {
+            Some(r) => files.extend(r?),
+            None => {
+                return Err(ExportError::Io {
+                    path: "export".into(),
+                    source: std::io::Error::other("a writing thread panicked"),
+                });
+            }
         }
     }
-
-    fn table(
-        &mut self,
-        rel: &str,
-        batch: Result<RecordBatch, ArrowError>,
-    ) -> Result<(), ExportError> {
-        let started = std::time::Instant::now();
-        let path = self.dir.join(rel);
-        let batch = batch.map_err(|source| ExportError::Arrow {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let mut file = ParquetFile::create(&path, batch.schema(), DEFAULT_ROW_GROUP_ROWS)?;
-        file.write(&batch)?;
-        file.commit()?;
-        let e = entry(self.dir, rel, Some(batch.num_rows() as u64)).map_err(self.io(rel))?;
-        self.files.push(e);
-        tracing::trace!("{rel}: {:.3} s", started.elapsed().as_secs_f64());
-        Ok(())
-    }
-
-    fn copy(&mut self, from: &Path, rel: &str, expected: &FileEntry) -> Result<(), ExportError> {
-        let bytes = std::fs::read(from.join(rel)).map_err(self.io(rel))?;
-        if blake3::hash(&bytes).to_hex().as_str() != expected.blake3 {
-            return Err(ExportError::Reuse {
-                path: from.join(rel).display().to_string(),
-            });
-        }
-        let mut f = AtomicFile::create(self.dir.join(rel)).map_err(self.io(rel))?;
-        f.write_all(&bytes).map_err(self.io(rel))?;
-        f.commit().map_err(self.io(rel))?;
-        self.files.push(expected.clone());
-        Ok(())
-    }
-
-    fn text(&mut self, rel: &str, text: &str) -> Result<(), ExportError> {
-        let mut f = AtomicFile::create(self.dir.join(rel)).map_err(self.io(rel))?;
-        f.write_all(text.as_bytes()).map_err(self.io(rel))?;
-        f.commit().map_err(self.io(rel))?;
-        let e = entry(self.dir, rel, None).map_err(self.io(rel))?;
-        self.files.push(e);
-        Ok(())
-    }
+    Ok(files)
 }
 
 /// Writes `export` into `dir` and returns its manifest (written last).
@@ -222,43 +274,50 @@ pub fn write_label_export(
             source,
         })?;
     }
-    let mut w = Writer {
-        dir,
-        files: Vec::new(),
-    };
-    w.table(
-        "compounds.parquet",
-        label_tables::compounds_batch(&export.compounds),
-    )?;
-    w.table("tasks.parquet", label_tables::tasks_batch(&export.tasks))?;
-    w.table(
-        "rejects.parquet",
-        label_tables::rejects_batch(&export.rejects),
-    )?;
-    w.table(
-        "match_report.parquet",
-        label_tables::match_report_batch(&export.match_report),
-    )?;
-    w.table(
-        "inputs/activities.parquet",
-        label_tables::input_activities_batch(&export.input_activities),
-    )?;
-    w.table(
-        "inputs/matches.parquet",
-        label_tables::input_matches_batch(&export.input_matches),
-    )?;
-    w.table(
-        "inputs/assays.parquet",
-        label_tables::input_assays_batch(&export.input_assays),
-    )?;
-    w.table(
-        TASK_COUNTS,
-        label_tables::task_counts_batch(&export.task_counts),
-    )?;
-
+    // Largest first, so that the threads finish together.
+    let mut jobs: Vec<FileJob<'_>> = Vec::new();
+    if export.pipeline.export.authors_format {
+        jobs.push(Box::new(move || {
+            let started = std::time::Instant::now();
+            authors_format::write(&dir.join("authors"), &export.tasks, &export.labels)
+                .map_err(io_at(dir, "authors"))?;
+            let mut files = Vec::new();
+            for f in [
+                authors_format::MATRIX,
+                authors_format::ROWS,
+                authors_format::COLUMNS,
+            ] {
+                let rel = format!("authors/{f}");
+                files.push(entry(dir, &rel, None).map_err(io_at(dir, &rel))?);
+            }
+            tracing::trace!("authors format: {:.3} s", started.elapsed().as_secs_f64());
+            Ok(files)
+        }));
+    }
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            "inputs/activities.parquet",
+            label_tables::input_activities_batch(&export.input_activities),
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            "compounds.parquet",
+            label_tables::compounds_batch(&export.compounds),
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            TASK_COUNTS,
+            label_tables::task_counts_batch(&export.task_counts),
+        )
+    }));
     let shards = export.pipeline.export.label_shards;
     let by_shard = rows_by_shard(&export.labels, shards);
-    for (s, rows) in by_shard.iter().enumerate() {
+    for (s, rows) in by_shard.into_iter().enumerate() {
         let rel = shard_path(s as u32);
         let reused = reuse.and_then(|r| {
             r.unchanged_shards
@@ -266,32 +325,52 @@ pub fn write_label_export(
                 .then(|| r.manifest.file(&rel).map(|e| (r.dir, e)))
                 .flatten()
         });
-        match reused {
-            Some((from, expected)) => w.copy(from, &rel, expected)?,
-            None => w.table(&rel, label_tables::labels_batch(&export.labels, rows))?,
-        }
+        jobs.push(match reused {
+            Some((from, expected)) => Box::new(move || copy_file(dir, from, &rel, expected)),
+            None => Box::new(move || {
+                write_table(dir, &rel, label_tables::labels_batch(&export.labels, &rows))
+            }),
+        });
     }
-
-    let started = std::time::Instant::now();
-    if export.pipeline.export.authors_format {
-        authors_format::write(&dir.join("authors"), &export.tasks, &export.labels).map_err(
-            |source| ExportError::Io {
-                path: dir.join("authors").display().to_string(),
-                source,
-            },
-        )?;
-        for f in [
-            authors_format::MATRIX,
-            authors_format::ROWS,
-            authors_format::COLUMNS,
-        ] {
-            let rel = format!("authors/{f}");
-            let e = entry(dir, &rel, None).map_err(w.io(&rel))?;
-            w.files.push(e);
-        }
-    }
-    tracing::trace!("authors format: {:.3} s", started.elapsed().as_secs_f64());
-    w.text("pipeline.toml", &export.pipeline.text)?;
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            "tasks.parquet",
+            label_tables::tasks_batch(&export.tasks),
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            "rejects.parquet",
+            label_tables::rejects_batch(&export.rejects),
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            "match_report.parquet",
+            label_tables::match_report_batch(&export.match_report),
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            "inputs/matches.parquet",
+            label_tables::input_matches_batch(&export.input_matches),
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_table(
+            dir,
+            "inputs/assays.parquet",
+            label_tables::input_assays_batch(&export.input_assays),
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_text(dir, "pipeline.toml", &export.pipeline.text)
+    }));
+    let mut files = run_jobs(jobs)?;
 
     let snapshot = {
         let mut h = blake3::Hasher::new();
@@ -300,13 +379,12 @@ pub fn write_label_export(
             "inputs/matches.parquet",
             "inputs/assays.parquet",
         ] {
-            if let Some(e) = w.files.iter().find(|f| f.path == rel) {
+            if let Some(e) = files.iter().find(|f| f.path == rel) {
                 h.update(e.blake3.as_bytes());
             }
         }
         h.finalize().to_hex().to_string()
     };
-    let mut files = w.files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let manifest = Manifest {
         format: LABEL_EXPORT_FORMAT.to_string(),

@@ -3,7 +3,7 @@
 //! turns it, with the compounds and the ChEMBL side, into a [`LabelExport`]. Builds and refreshes
 //! both end here, so the same state gives the same bytes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::dataflow::labels::OutputChanges;
 use crate::export::label_export::LabelExport;
@@ -74,7 +74,7 @@ pub fn label_table(
     compounds: &Compounds,
     assays: &BTreeMap<i64, AssayInfo>,
 ) -> LabelTable {
-    let tasks: BTreeSet<Task> = labels.iter().map(|l| l.task).collect();
+    let tasks: HashSet<Task> = labels.iter().map(|l| l.task).collect();
     let mut named: Vec<(String, Task)> = tasks.iter().map(|t| (task_id(t, assays), *t)).collect();
     named.sort();
     let rank: HashMap<Task, u32> = named
@@ -92,7 +92,10 @@ pub fn label_table(
             median2: l.value.median2,
         })
         .collect();
-    rows.sort_unstable_by_key(|e| (e.compound, e.task));
+    // Already in compound order (the set's first key): only each compound's run is sorted.
+    for run in rows.chunk_by_mut(|a, b| a.compound == b.compound) {
+        run.sort_unstable_by_key(|e| e.task);
+    }
     LabelTable {
         inchikeys: compounds.keys.clone(),
         task_ids: named.into_iter().map(|(id, _)| id).collect(),

@@ -39,17 +39,19 @@ pub fn read_chembl_side(
 ) -> Result<ChemblSide, ChemblError> {
     let started = std::time::Instant::now();
     let n = compounds.len();
-    let mut full = vec![BTreeSet::new(); n];
-    for (i, m) in release.molecules_by_key(&compounds.keys)? {
-        full[i].insert(m);
-    }
     let first_block_of = |k: &str| k.split('-').next().unwrap_or(k).to_string();
     let mut blocks: Vec<String> = compounds.keys.iter().map(|k| first_block_of(k)).collect();
     blocks.sort();
     blocks.dedup();
+    // One range lookup per first block gives both levels: the block's molecules, and among
+    // them those whose whole key is a compound's.
     let mut by_block: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-    for (i, m) in release.molecules_by_first_block(&blocks)? {
+    let mut full = vec![BTreeSet::new(); n];
+    for (i, m, key) in release.molecules_by_first_block(&blocks)? {
         by_block.entry(blocks[i].as_str()).or_default().insert(m);
+        if let Some(c) = compounds.id(&key) {
+            full[c as usize].insert(m);
+        }
     }
     let first_block: Vec<BTreeSet<i64>> = compounds
         .keys

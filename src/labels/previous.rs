@@ -84,8 +84,15 @@ fn task_of(
 
 /// Reads `dir` (an export whose manifest has been verified).
 pub fn read_previous(dir: &Path) -> Result<Previous, PreviousError> {
-    let mut p = Previous::default();
+    let compounds = read_compounds(dir)?;
+    let mut p = read_rest(dir, &compounds)?;
+    p.compounds = compounds;
+    Ok(p)
+}
 
+/// Reads the compounds of `dir`.
+pub fn read_compounds(dir: &Path) -> Result<Compounds, PreviousError> {
+    let mut compounds = Compounds::default();
     let path = dir.join("compounds.parquet");
     let name = path.display().to_string();
     for batch in label_tables::read_table(&path)? {
@@ -96,16 +103,23 @@ pub fn read_previous(dir: &Path) -> Result<Previous, PreviousError> {
             cols.list("broad_samples")?,
         );
         for i in 0..batch.num_rows() {
-            p.compounds.keys.push(keys.value(i).to_string());
-            p.compounds.smiles.push(smiles.value(i).to_string());
-            p.compounds
+            compounds.keys.push(keys.value(i).to_string());
+            compounds.smiles.push(smiles.value(i).to_string());
+            compounds
                 .broad_samples
                 .push(label_tables::list_strings(samples, i));
         }
     }
-    if p.compounds.keys.windows(2).any(|w| w[0] >= w[1]) {
+    if compounds.keys.windows(2).any(|w| w[0] >= w[1]) {
         return Err(invalid(&path, "compounds are not sorted by InChIKey"));
     }
+    Ok(compounds)
+}
+
+/// Reads everything of `dir` but its compounds (`compounds`, read before; the result's
+/// `compounds` is left empty for the caller to fill).
+pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, PreviousError> {
+    let mut p = Previous::default();
 
     let path = dir.join("rejects.parquet");
     let name = path.display().to_string();
@@ -279,8 +293,7 @@ pub fn read_previous(dir: &Path) -> Result<Previous, PreviousError> {
                 let compound = match last {
                     Some((lk, id)) if lk == key => id,
                     _ => {
-                        let id = p
-                            .compounds
+                        let id = compounds
                             .id(key)
                             .ok_or_else(|| invalid(&path, format!("unknown compound {key}")))?;
                         last = Some((key, id));
@@ -306,9 +319,10 @@ pub fn read_previous(dir: &Path) -> Result<Previous, PreviousError> {
             }
         }
     }
-    rows.sort_unstable_by_key(|e| (e.compound, e.task));
+    // Each shard is sorted by (InChIKey, task id): a stable sort merges the runs.
+    rows.sort_by_key(|e| (e.compound, e.task));
     let task_of: Vec<Task> = task_ids.iter().map(|id| task_by_id[id]).collect();
-    p.labels = rows
+    let mut labels: Vec<Label> = rows
         .iter()
         .map(|e| Label {
             compound: e.compound,
@@ -320,8 +334,13 @@ pub fn read_previous(dir: &Path) -> Result<Previous, PreviousError> {
             },
         })
         .collect();
+    // In compound order already; ordering each compound's run by task puts them in set order.
+    for run in labels.chunk_by_mut(|a, b| a.compound == b.compound) {
+        run.sort_unstable();
+    }
+    p.labels = labels.into_iter().collect();
     p.label_table = LabelTable {
-        inchikeys: p.compounds.keys.clone(),
+        inchikeys: compounds.keys.clone(),
         task_ids,
         rows,
     };

@@ -25,7 +25,7 @@ use crate::export::manifest::{Manifest, hash_file};
 use crate::labels::assemble::{Parts, State, assemble};
 use crate::labels::build::{BuildError, BuildReport, Phases, io_err, match_records};
 use crate::labels::chembl_side::{read_assays, read_chembl_side};
-use crate::labels::previous::read_previous;
+use crate::labels::previous::{read_compounds, read_rest};
 use crate::labels::records::{Activity, Label, Match, Stat, Task};
 use crate::pipeline::Pipeline;
 use crate::sources::chembl::ChemblRelease;
@@ -108,12 +108,25 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         )));
     }
     let rules = pipeline.rules();
-    let previous = read_previous(prev)?;
-    let compounds = &previous.compounds;
-    phases.lap("reading the previous export");
+    // The previous export's compounds first; then its other tables are read while the new
+    // release is (the two are independent).
+    let compounds = read_compounds(prev)?;
     let release = ChemblRelease::open(&opts.chembl, opts.chembl_release.as_deref())?;
-    let new = read_chembl_side(&release, compounds, pipeline.chembl.match_level, &rules)?;
-    phases.lap("reading ChEMBL");
+    let (rest, new) = std::thread::scope(|scope| {
+        let rest = scope.spawn(|| read_rest(prev, &compounds));
+        let new = read_chembl_side(&release, &compounds, pipeline.chembl.match_level, &rules);
+        let rest = rest.join().unwrap_or_else(|_| {
+            Err(crate::labels::previous::PreviousError::Invalid {
+                path: prev.display().to_string(),
+                reason: "the reading thread panicked".into(),
+            })
+        });
+        (rest, new)
+    });
+    let (mut previous, new) = (rest?, new?);
+    previous.compounds = compounds;
+    let compounds = &previous.compounds;
+    phases.lap("reading the previous export and ChEMBL");
 
     // The difference, and the (compound, assay) groups it touches.
     let (removed, added) = diff_activities(&previous.activities, &new.activities);
@@ -229,7 +242,8 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     };
     let kept_old = kept(&previous.task_counts);
     let kept_new = kept(&task_counts);
-    let newly_kept: BTreeSet<Task> = kept_new.difference(&kept_old).copied().collect();
+    let newly_kept: HashSet<Task> = kept_new.difference(&kept_old).copied().collect();
+    let kept_new_fast: HashSet<Task> = kept_new.iter().copied().collect();
 
     // Tasks that become kept: all their labels, from the new release's rows of their assays.
     let assays_on: HashSet<u32> = newly_kept.iter().map(|t| t.assay_id).collect();
@@ -258,16 +272,16 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     let mut labels: BTreeSet<Label> = previous
         .labels
         .iter()
-        .filter(|l| kept_new.contains(&l.task))
+        .filter(|l| kept_new_fast.contains(&l.task))
         .copied()
         .collect();
     for (l, r) in &delta.labels {
-        if kept_new.contains(&l.task) && !newly_kept.contains(&l.task) && *r < 0 {
+        if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r < 0 {
             labels.remove(l);
         }
     }
     for (l, r) in &delta.labels {
-        if kept_new.contains(&l.task) && !newly_kept.contains(&l.task) && *r > 0 {
+        if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r > 0 {
             labels.insert(*l);
         }
     }
@@ -301,6 +315,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         task_counts,
         stats,
     };
+    phases.lap("updating labels and counts");
     let mut assay_rejects = Vec::new();
     let kept_assays = kept_new.iter().map(|t| t.assay_id).collect();
     let assays = read_assays(&release, &kept_assays, &mut assay_rejects)?;
@@ -339,6 +354,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         })
         .collect();
     let changes = changelog(old_t, new_t, &previous.tasks, &export.tasks);
+    phases.lap("comparing shards and the changelog");
     let count = |c: &str| changes.iter().filter(|r| r.change == c).count() as u64;
     let counts = [
         count("label_added"),
@@ -395,6 +411,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     f.write_all(b"\n").map_err(io_err(&record_path))?;
     f.commit().map_err(io_err(&record_path))?;
 
+    phases.lap("writing the changelog");
     let reuse = Reuse {
         dir: prev,
         manifest: &manifest,

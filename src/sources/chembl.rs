@@ -150,6 +150,29 @@ fn query_err<'a>(
 }
 
 /// Opens `path` read-only. Reads go through memory-mapped pages (no `read()` per page).
+/// Threads to read `items` lookups with: one per core up to [`DEFAULT_READ_THREADS`], and
+/// none that would get fewer than `per_thread` items.
+fn read_threads(items: usize, per_thread: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(DEFAULT_READ_THREADS)
+        .min(items.div_ceil(per_thread.max(1)))
+        .max(1)
+}
+
+/// Molecules found by first block: (block index, molregno, full standard InChIKey).
+pub type BlockMatches = Vec<(usize, i64, String)>;
+
+/// Fewest InChIKey lookups worth a reading thread of their own.
+pub const DEFAULT_KEYS_PER_THREAD: usize = 2_000;
+
+fn panicked(path: &Path) -> ChemblError {
+    ChemblError::Open {
+        path: path.display().to_string(),
+        message: "a reading thread panicked".into(),
+    }
+}
+
 fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
@@ -270,32 +293,65 @@ impl ChemblRelease {
     }
 
     /// Molecules whose standard InChIKey starts with one of the 14-character `blocks`:
-    /// (block index, molregno). Uses the key index through a range condition.
-    pub fn molecules_by_first_block(
-        &self,
-        blocks: &[String],
-    ) -> Result<Vec<(usize, i64)>, ChemblError> {
-        let _read = self
-            .conn
-            .unchecked_transaction()
-            .map_err(query_err(&self.path, "a read transaction"))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT molregno FROM compound_structures \
-                 WHERE standard_inchi_key >= ?1 AND standard_inchi_key < ?2",
-            )
-            .map_err(query_err(&self.path, "compound_structures"))?;
-        let mut out = Vec::new();
-        for (i, block) in blocks.iter().enumerate() {
-            let low = format!("{block}-");
-            let high = format!("{block}.");
-            let rows = stmt
-                .query_map(params![low, high], |r| r.get::<_, i64>(0))
-                .map_err(query_err(&self.path, "compound_structures"))?;
-            for m in rows {
-                out.push((i, m.map_err(query_err(&self.path, "compound_structures"))?));
+    /// (block index, molregno, full standard InChIKey), in block order. Uses the key index
+    /// through a range condition; the blocks are looked up in up to
+    /// [`DEFAULT_READ_THREADS`] threads, each with its own connection. Full-key matches are
+    /// the rows whose key equals the compound's, so one pass serves both match levels.
+    pub fn molecules_by_first_block(&self, blocks: &[String]) -> Result<BlockMatches, ChemblError> {
+        let path: &Path = &self.path;
+        let lookup = |conn: &Connection,
+                      offset: usize,
+                      part: &[String]|
+         -> Result<BlockMatches, ChemblError> {
+            let err = query_err(path, "compound_structures");
+            let _read = conn.unchecked_transaction().map_err(&err)?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT molregno, standard_inchi_key FROM compound_structures \
+                     WHERE standard_inchi_key >= ?1 AND standard_inchi_key < ?2",
+                )
+                .map_err(&err)?;
+            let mut out = Vec::new();
+            for (i, block) in part.iter().enumerate() {
+                let low = format!("{block}-");
+                let high = format!("{block}.");
+                let rows = stmt
+                    .query_map(params![low, high], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(&err)?;
+                for row in rows {
+                    let (m, key) = row.map_err(&err)?;
+                    out.push((offset + i, m, key));
+                }
             }
+            Ok(out)
+        };
+        let threads = read_threads(blocks.len(), DEFAULT_KEYS_PER_THREAD);
+        if threads == 1 {
+            return lookup(&self.conn, 0, blocks);
+        }
+        let chunk = blocks.len().div_ceil(threads);
+        let lookup = &lookup;
+        let parts: Vec<Result<BlockMatches, ChemblError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = blocks
+                .chunks(chunk)
+                .enumerate()
+                .map(|(n, part)| {
+                    scope.spawn(move || {
+                        let conn = connect(path).map_err(query_err(path, "compound_structures"))?;
+                        lookup(&conn, n * chunk, part)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(panicked(path))))
+                .collect()
+        });
+        let mut out = Vec::new();
+        for part in parts {
+            out.extend(part?);
         }
         Ok(out)
     }
@@ -387,37 +443,41 @@ impl ChemblRelease {
         rejects: &mut Vec<ChemblReject>,
         keep: impl Fn(&ActivityFields<'_>) -> Option<T> + Sync,
     ) -> Result<(Vec<T>, u64), ChemblError> {
+        let started = std::time::Instant::now();
+        // Pass one: the rowids of the molecules' rows, from the molregno index alone (the
+        // rowid is in every index entry, whatever the primary key is declared as).
         let ids = {
-            let _read = self
-                .conn
-                .unchecked_transaction()
-                .map_err(query_err(&self.path, "activities"))?;
+            let err = query_err(&self.path, "activities");
+            let _read = self.conn.unchecked_transaction().map_err(&err)?;
+            rusqlite::vtab::array::load_module(&self.conn).map_err(&err)?;
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT activity_id FROM activities WHERE molregno = ?1")
-                .map_err(query_err(&self.path, "activities"))?;
+                .prepare_cached(
+                    "SELECT a.rowid FROM rarray(?1) AS r \
+                     CROSS JOIN activities AS a ON a.molregno = r.value",
+                )
+                .map_err(&err)?;
+            let array: rusqlite::vtab::array::Array = std::rc::Rc::new(
+                molregnos
+                    .iter()
+                    .map(|&m| rusqlite::types::Value::Integer(m))
+                    .collect(),
+            );
             let mut ids: Vec<i64> = Vec::new();
-            for &m in molregnos {
-                let rows = stmt
-                    .query_map(params![m], |r| r.get::<_, i64>(0))
-                    .map_err(query_err(&self.path, "activities"))?;
-                for id in rows {
-                    ids.push(id.map_err(query_err(&self.path, "activities"))?);
-                }
+            let mut rows = stmt.query(params![array]).map_err(&err)?;
+            while let Some(row) = rows.next().map_err(&err)? {
+                ids.push(row.get(0).map_err(&err)?);
             }
             ids.sort_unstable();
             ids.dedup();
             ids
         };
         let read = ids.len() as u64;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(DEFAULT_READ_THREADS)
-            .min(ids.len().div_ceil(DEFAULT_ROWS_PER_THREAD))
-            .max(1);
+        tracing::trace!("activity ids: {:.3} s", started.elapsed().as_secs_f64());
+        let threads = read_threads(ids.len(), DEFAULT_ROWS_PER_THREAD);
         if threads == 1 {
             let rows = read_activity_rows(&self.conn, &self.path, &ids, rejects, &keep)?;
-            return Ok((rows, read));
+            return Ok((by_activity_id(rows), read));
         }
         let chunk = ids.len().div_ceil(threads);
         let path: &Path = &self.path;
@@ -436,14 +496,7 @@ impl ChemblRelease {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(ChemblError::Open {
-                            path: path.display().to_string(),
-                            message: "a reading thread panicked".into(),
-                        })
-                    })
-                })
+                .map(|h| h.join().unwrap_or_else(|_| Err(panicked(path))))
                 .collect()
         });
         let mut out = Vec::new();
@@ -452,7 +505,7 @@ impl ChemblRelease {
             out.extend(rows);
             rejects.extend(part_rejects);
         }
-        Ok((out, read))
+        Ok((by_activity_id(out), read))
     }
 
     /// Attributes of the given assays (with their targets), by assay_id.
@@ -533,38 +586,51 @@ impl ActivityFields<'_> {
 }
 
 /// What one reading thread returns: its rows and rejects.
-type PartResult<T> = Result<(Vec<T>, Vec<ChemblReject>), ChemblError>;
+type PartResult<T> = Result<(Vec<(i64, T)>, Vec<ChemblReject>), ChemblError>;
 
 /// Rows of `activities` per reading thread below which one thread reads alone.
 pub const DEFAULT_ROWS_PER_THREAD: usize = 50_000;
 
 /// Reads the rows with the sorted, distinct activity `ids` on `conn`, through `keep`.
+/// Rows read in rowid order, put in activity_id order (the same order unless the table's
+/// primary key is not its rowid and the two disagree).
+fn by_activity_id<T>(mut rows: Vec<(i64, T)>) -> Vec<T> {
+    if !rows.is_sorted_by_key(|(id, _)| *id) {
+        rows.sort_by_key(|(id, _)| *id);
+    }
+    rows.into_iter().map(|(_, t)| t).collect()
+}
+
 fn read_activity_rows<T>(
     conn: &Connection,
     path: &Path,
     ids: &[i64],
     rejects: &mut Vec<ChemblReject>,
     keep: &(impl Fn(&ActivityFields<'_>) -> Option<T> + Sync),
-) -> Result<Vec<T>, ChemblError> {
+) -> Result<Vec<(i64, T)>, ChemblError> {
     use rusqlite::types::ValueRef;
     // One read transaction for all the lookups: one shared lock, not one per row.
     let _read = conn
         .unchecked_transaction()
         .map_err(query_err(path, "activities"))?;
+    rusqlite::vtab::array::load_module(conn).map_err(query_err(path, "activities"))?;
     let mut stmt = conn
         .prepare_cached(
-            "SELECT activity_id, assay_id, molregno, standard_type, standard_relation, \
-                    pchembl_value, activity_comment, data_validity_comment \
-             FROM activities WHERE activity_id = ?1",
+            "SELECT a.activity_id, a.assay_id, a.molregno, a.standard_type, a.standard_relation, \
+                    a.pchembl_value, a.activity_comment, a.data_validity_comment \
+             FROM rarray(?1) AS r CROSS JOIN activities AS a ON a.rowid = r.value",
         )
         .map_err(query_err(path, "activities"))?;
     let err = query_err(path, "activities");
     let mut out = Vec::new();
-    for &id in ids {
-        let mut rows = stmt.query(params![id]).map_err(&err)?;
-        let Some(row) = rows.next().map_err(&err)? else {
-            continue;
-        };
+    let array: rusqlite::vtab::array::Array = std::rc::Rc::new(
+        ids.iter()
+            .map(|&i| rusqlite::types::Value::Integer(i))
+            .collect(),
+    );
+    let mut rows = stmt.query(params![array]).map_err(&err)?;
+    while let Some(row) = rows.next().map_err(&err)? {
+        let id: i64 = row.get(0).map_err(&err)?;
         let text = |i: usize| -> Result<Option<Cow<'_, str>>, ChemblError> {
             Ok(match row.get_ref(i).map_err(&err)? {
                 ValueRef::Null | ValueRef::Blob(_) => None,
@@ -603,7 +669,7 @@ fn read_activity_rows<T>(
             data_validity_comment: text(7)?,
         };
         if let Some(t) = keep(&fields) {
-            out.push(t);
+            out.push((id, t));
         }
     }
     Ok(out)
