@@ -404,3 +404,43 @@ fn a_killed_build_never_looks_complete_and_a_rerun_finishes_it() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `assayflow demo` (README's first command, less the build): keys the bundled real molecules,
+/// generates a demo world, builds its labels, derives a release, refreshes, and checks the
+/// refresh against a fresh build; exit 0 although the world plants a bad SMILES. A rerun in the
+/// same directory keeps the world and does every label step again.
+#[test]
+fn demo_generates_a_world_builds_and_refreshes_its_labels() {
+    let dir = temp_dir("demo");
+    let out = dir.join("demo-out");
+    for round in 0..2 {
+        let o = run(&["demo", "--out", s(&out), "--processes", "1"]);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
+        assert!(
+            text.contains("4137 of 4138 keys equal ChEMBL 36's own"),
+            "{text}"
+        );
+        let world_line = if round == 0 {
+            "world (demo scale, seed 1, generated in"
+        } else {
+            "world (demo scale, seed 1, kept from an earlier run)"
+        };
+        assert!(text.contains(world_line), "{text}");
+        assert!(
+            text.contains("(1 SMILES rejected, planted by the generator)"),
+            "{text}"
+        );
+        assert!(text.contains("labels refresh (ChEMBL 36 -> 37)"), "{text}");
+        assert!(
+            text.contains("has the same manifest and the same"),
+            "{text}"
+        );
+        for export in ["labels-36", "labels-37", "labels-37-from-scratch"] {
+            let m = Manifest::load(&out.join(export)).unwrap();
+            m.verify(&out.join(export)).unwrap();
+        }
+        assert!(out.join("labels-37/changelog.parquet").is_file());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,6 +1,8 @@
-//! `assayflow demo`: the main job on bundled real data. For now: key 4,138 real ChEMBL 36
-//! molecules (embedded in the binary, see `data/README.md`) with the keying dataflow and count
-//! how many keys equal ChEMBL's own standard InChIKeys.
+//! `assayflow demo`: the main job, end to end, on bundled and generated data. First the keying
+//! check on real data: 4,138 real ChEMBL 36 molecules (embedded in the binary, see
+//! `data/README.md`) keyed by the keying dataflow, counting how many keys equal ChEMBL's own
+//! standard InChIKeys. Then the labels ([`super::demo_labels`]): a generated demo world, its
+//! label export, the next release and an incremental refresh checked against a fresh build.
 
 use std::io::Write;
 use std::time::Instant;
@@ -171,5 +173,6 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
     }
     println!("  keys:       {}", keys_path.display());
     println!("  mismatches: {}", mismatch_path.display());
+    super::demo_labels::run(&args.out, processes)?;
     Ok(Outcome::Clean)
 }

@@ -7,6 +7,7 @@
 mod args;
 mod cluster;
 mod demo;
+mod demo_labels;
 mod inchikey;
 mod labels;
 mod progress;

@@ -286,6 +286,7 @@ pub fn run_label_epochs(
     let results_in = Arc::clone(&results);
     let guards = crate::dataflow::cluster::execute(cluster, move |worker| {
         let leader = worker.index() == 0;
+        let t0 = std::time::Instant::now();
         let epochs = if leader {
             slot.lock().ok().and_then(|mut e| e.take())
         } else {
@@ -325,6 +326,7 @@ pub fn run_label_epochs(
             activities_in.flush();
             matches_in.flush();
             worker.step_while(|| probe.less_than(&(epoch + 1)));
+            tracing::trace!("label epoch {epoch}: {:.3} s", t0.elapsed().as_secs_f64());
             outputs.push(OutputChanges {
                 labels: drain_epoch(&labels, epoch),
                 task_counts: drain_epoch(&tasks, epoch),
@@ -334,6 +336,7 @@ pub fn run_label_epochs(
         activities_in.close();
         matches_in.close();
         while worker.step_or_park(None) {}
+        tracing::trace!("label dataflow closed: {:.3} s", t0.elapsed().as_secs_f64());
         if leader && let Ok(mut r) = results_in.lock() {
             *r = outputs;
         }

@@ -445,21 +445,21 @@ impl ChemblRelease {
     ) -> Result<(Vec<T>, u64), ChemblError> {
         let started = std::time::Instant::now();
         // Pass one: the rowids of the molecules' rows, from the molregno index alone (the
-        // rowid is in every index entry, whatever the primary key is declared as).
-        let ids = {
-            let err = query_err(&self.path, "activities");
-            let _read = self.conn.unchecked_transaction().map_err(&err)?;
-            rusqlite::vtab::array::load_module(&self.conn).map_err(&err)?;
-            let mut stmt = self
-                .conn
+        // rowid is in every index entry, whatever the primary key is declared as); molecules
+        // are looked up in up to DEFAULT_READ_THREADS threads.
+        let path: &Path = &self.path;
+        let rowids_of = |conn: &Connection, part: &[i64]| -> Result<Vec<i64>, ChemblError> {
+            let err = query_err(path, "activities");
+            let _read = conn.unchecked_transaction().map_err(&err)?;
+            rusqlite::vtab::array::load_module(conn).map_err(&err)?;
+            let mut stmt = conn
                 .prepare_cached(
                     "SELECT a.rowid FROM rarray(?1) AS r \
                      CROSS JOIN activities AS a ON a.molregno = r.value",
                 )
                 .map_err(&err)?;
             let array: rusqlite::vtab::array::Array = std::rc::Rc::new(
-                molregnos
-                    .iter()
+                part.iter()
                     .map(|&m| rusqlite::types::Value::Integer(m))
                     .collect(),
             );
@@ -468,10 +468,37 @@ impl ChemblRelease {
             while let Some(row) = rows.next().map_err(&err)? {
                 ids.push(row.get(0).map_err(&err)?);
             }
-            ids.sort_unstable();
-            ids.dedup();
+            Ok(ids)
+        };
+        let threads = read_threads(molregnos.len(), DEFAULT_KEYS_PER_THREAD);
+        let mut ids = if threads == 1 {
+            rowids_of(&self.conn, molregnos)?
+        } else {
+            let chunk = molregnos.len().div_ceil(threads);
+            let rowids_of = &rowids_of;
+            let parts: Vec<Result<Vec<i64>, ChemblError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = molregnos
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            let conn = connect(path).map_err(query_err(path, "activities"))?;
+                            rowids_of(&conn, part)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err(panicked(path))))
+                    .collect()
+            });
+            let mut ids = Vec::new();
+            for part in parts {
+                ids.extend(part?);
+            }
             ids
         };
+        ids.sort_unstable();
+        ids.dedup();
         let read = ids.len() as u64;
         tracing::trace!("activity ids: {:.3} s", started.elapsed().as_secs_f64());
         let threads = read_threads(ids.len(), DEFAULT_ROWS_PER_THREAD);
@@ -480,7 +507,6 @@ impl ChemblRelease {
             return Ok((by_activity_id(rows), read));
         }
         let chunk = ids.len().div_ceil(threads);
-        let path: &Path = &self.path;
         let keep = &keep;
         let parts: Vec<PartResult<T>> = std::thread::scope(|scope| {
             let handles: Vec<_> = ids
