@@ -327,33 +327,13 @@ impl ChemblRelease {
             }
             Ok(out)
         };
-        let threads = read_threads(blocks.len(), DEFAULT_KEYS_PER_THREAD);
-        if threads == 1 {
-            return lookup(&self.conn, 0, blocks);
-        }
-        let chunk = blocks.len().div_ceil(threads);
-        let lookup = &lookup;
-        let parts: Vec<Result<BlockMatches, ChemblError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = blocks
-                .chunks(chunk)
-                .enumerate()
-                .map(|(n, part)| {
-                    scope.spawn(move || {
-                        let conn = connect(path).map_err(query_err(path, "compound_structures"))?;
-                        lookup(&conn, n * chunk, part)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(panicked(path))))
-                .collect()
-        });
-        let mut out = Vec::new();
-        for part in parts {
-            out.extend(part?);
-        }
-        Ok(out)
+        let parts = self.in_threads(
+            blocks,
+            DEFAULT_KEYS_PER_THREAD,
+            "compound_structures",
+            |conn, offset, part| lookup(conn, offset, part),
+        )?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     /// Every molecule sharing a parent with one of `molregnos` (the molecules themselves
@@ -470,53 +450,63 @@ impl ChemblRelease {
             }
             Ok(ids)
         };
-        let threads = read_threads(molregnos.len(), DEFAULT_KEYS_PER_THREAD);
-        let mut ids = if threads == 1 {
-            rowids_of(&self.conn, molregnos)?
-        } else {
-            let chunk = molregnos.len().div_ceil(threads);
-            let rowids_of = &rowids_of;
-            let parts: Vec<Result<Vec<i64>, ChemblError>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = molregnos
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            let conn = connect(path).map_err(query_err(path, "activities"))?;
-                            rowids_of(&conn, part)
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(panicked(path))))
-                    .collect()
-            });
-            let mut ids = Vec::new();
-            for part in parts {
-                ids.extend(part?);
-            }
-            ids
-        };
+        let mut ids: Vec<i64> = self
+            .in_threads(
+                molregnos,
+                DEFAULT_KEYS_PER_THREAD,
+                "activities",
+                |conn, _, part| rowids_of(conn, part),
+            )?
+            .into_iter()
+            .flatten()
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         let read = ids.len() as u64;
         tracing::trace!("activity ids: {:.3} s", started.elapsed().as_secs_f64());
-        let threads = read_threads(ids.len(), DEFAULT_ROWS_PER_THREAD);
-        if threads == 1 {
-            let rows = read_activity_rows(&self.conn, &self.path, &ids, rejects, &keep)?;
-            return Ok((by_activity_id(rows), read));
+        let parts = self.in_threads(
+            &ids,
+            DEFAULT_ROWS_PER_THREAD,
+            "activities",
+            |conn, _, part| {
+                let mut rejects = Vec::new();
+                let rows = read_activity_rows(conn, path, part, &mut rejects, &keep)?;
+                Ok((rows, rejects))
+            },
+        )?;
+        let mut out = Vec::new();
+        for (rows, part_rejects) in parts {
+            out.extend(rows);
+            rejects.extend(part_rejects);
         }
-        let chunk = ids.len().div_ceil(threads);
-        let keep = &keep;
-        let parts: Vec<PartResult<T>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = ids
+        Ok((by_activity_id(out), read))
+    }
+
+    /// Runs `work` over `items` cut into one chunk per reading thread ([`read_threads`]), each
+    /// thread with its own connection (the release's own one when there is a single chunk);
+    /// `work` gets the chunk's offset in `items`. Results come back in chunk order.
+    fn in_threads<I: Sync, R: Send>(
+        &self,
+        items: &[I],
+        per_thread: usize,
+        table: &'static str,
+        work: impl Fn(&Connection, usize, &[I]) -> Result<R, ChemblError> + Sync,
+    ) -> Result<Vec<R>, ChemblError> {
+        let threads = read_threads(items.len(), per_thread);
+        if threads == 1 {
+            return Ok(vec![work(&self.conn, 0, items)?]);
+        }
+        let chunk = items.len().div_ceil(threads);
+        let path: &Path = &self.path;
+        let work = &work;
+        let parts: Vec<Result<R, ChemblError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = items
                 .chunks(chunk)
-                .map(|part| {
+                .enumerate()
+                .map(|(n, part)| {
                     scope.spawn(move || {
-                        let conn = connect(path).map_err(query_err(path, "activities"))?;
-                        let mut rejects = Vec::new();
-                        let rows = read_activity_rows(&conn, path, part, &mut rejects, keep)?;
-                        Ok((rows, rejects))
+                        let conn = connect(path).map_err(query_err(path, table))?;
+                        work(&conn, n * chunk, part)
                     })
                 })
                 .collect();
@@ -525,13 +515,7 @@ impl ChemblRelease {
                 .map(|h| h.join().unwrap_or_else(|_| Err(panicked(path))))
                 .collect()
         });
-        let mut out = Vec::new();
-        for part in parts {
-            let (rows, part_rejects) = part?;
-            out.extend(rows);
-            rejects.extend(part_rejects);
-        }
-        Ok((by_activity_id(out), read))
+        parts.into_iter().collect()
     }
 
     /// Attributes of the given assays (with their targets), by assay_id.
@@ -610,9 +594,6 @@ impl ActivityFields<'_> {
         }
     }
 }
-
-/// What one reading thread returns: its rows and rejects.
-type PartResult<T> = Result<(Vec<(i64, T)>, Vec<ChemblReject>), ChemblError>;
 
 /// Rows of `activities` per reading thread below which one thread reads alone.
 pub const DEFAULT_ROWS_PER_THREAD: usize = 50_000;
