@@ -113,6 +113,47 @@ pub enum ExportError {
     },
 }
 
+/// The ChEMBL rows the rules saw, relative to the export.
+pub const INPUT_ACTIVITIES: &str = "inputs/activities.parquet";
+
+/// Starts writing [`INPUT_ACTIVITIES`] into `dir` on a thread of its own: the file depends only
+/// on the ChEMBL side, so builds and refreshes write it while the labels are being computed.
+/// Pass the joined entry to [`write_label_export`] as already written.
+pub fn spawn_input_activities(
+    dir: &Path,
+    rows: Vec<Activity>,
+) -> std::thread::JoinHandle<Result<FileEntry, ExportError>> {
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let inputs = dir.join("inputs");
+        std::fs::create_dir_all(&inputs).map_err(|source| ExportError::Io {
+            path: inputs.display().to_string(),
+            source,
+        })?;
+        let mut entries = write_table(
+            &dir,
+            INPUT_ACTIVITIES,
+            label_tables::input_activities_batch(&rows),
+        )?;
+        entries.pop().ok_or_else(|| ExportError::Io {
+            path: dir.join(INPUT_ACTIVITIES).display().to_string(),
+            source: std::io::Error::other("written without an entry"),
+        })
+    })
+}
+
+/// Joins a [`spawn_input_activities`] thread.
+pub fn join_input_activities(
+    handle: std::thread::JoinHandle<Result<FileEntry, ExportError>>,
+) -> Result<FileEntry, ExportError> {
+    handle.join().unwrap_or_else(|_| {
+        Err(ExportError::Io {
+            path: INPUT_ACTIVITIES.into(),
+            source: std::io::Error::other("the writing thread panicked"),
+        })
+    })
+}
+
 /// The per-task counts a refresh starts from, relative to the export.
 pub const TASK_COUNTS: &str = "state/task_counts.parquet";
 
@@ -259,11 +300,13 @@ fn run_jobs(jobs: Vec<FileJob<'_>>) -> Result<Vec<FileEntry>, ExportError> {
     Ok(files)
 }
 
-/// Writes `export` into `dir` and returns its manifest (written last).
+/// Writes `export` into `dir` and returns its manifest (written last). Files in `written` were
+/// written already (by [`spawn_input_activities`]) and are only listed.
 pub fn write_label_export(
     dir: &Path,
     export: &LabelExport,
     reuse: Option<&Reuse<'_>>,
+    written: Vec<FileEntry>,
 ) -> Result<Manifest, ExportError> {
     if dir.join(MANIFEST).exists() {
         return Err(ExportError::Exists(dir.display().to_string()));
@@ -294,13 +337,15 @@ pub fn write_label_export(
             Ok(files)
         }));
     }
-    jobs.push(Box::new(move || {
-        write_table(
-            dir,
-            "inputs/activities.parquet",
-            label_tables::input_activities_batch(&export.input_activities),
-        )
-    }));
+    if !written.iter().any(|e| e.path == INPUT_ACTIVITIES) {
+        jobs.push(Box::new(move || {
+            write_table(
+                dir,
+                INPUT_ACTIVITIES,
+                label_tables::input_activities_batch(&export.input_activities),
+            )
+        }));
+    }
     jobs.push(Box::new(move || {
         write_table(
             dir,
@@ -371,11 +416,12 @@ pub fn write_label_export(
         write_text(dir, "pipeline.toml", &export.pipeline.text)
     }));
     let mut files = run_jobs(jobs)?;
+    files.extend(written);
 
     let snapshot = {
         let mut h = blake3::Hasher::new();
         for rel in [
-            "inputs/activities.parquet",
+            INPUT_ACTIVITIES,
             "inputs/matches.parquet",
             "inputs/assays.parquet",
         ] {

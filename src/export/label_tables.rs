@@ -722,7 +722,12 @@ impl<'a> Columns<'a> {
 
 /// Optional string at row `i`.
 pub fn opt_str(a: &StringArray, i: usize) -> Option<String> {
-    (!a.is_null(i)).then(|| a.value(i).to_string())
+    opt_str_ref(a, i).map(str::to_string)
+}
+
+/// Optional string at row `i`, borrowed.
+pub fn opt_str_ref(a: &StringArray, i: usize) -> Option<&str> {
+    (!a.is_null(i)).then(|| a.value(i))
 }
 
 /// Optional i64 at row `i`.

@@ -10,7 +10,9 @@ use crate::chem::{KeyCache, KeyResult};
 use crate::dataflow::cluster::ClusterConfig;
 use crate::dataflow::keying::{KeyingError, key_all};
 use crate::dataflow::labels::{InputChanges, LabelCapture, LabelDataflowError, run_label_epochs};
-use crate::export::label_export::{ExportError, write_label_export};
+use crate::export::label_export::{
+    ExportError, join_input_activities, spawn_input_activities, write_label_export,
+};
 use crate::export::label_tables::{ReadTableError, RejectRow};
 use crate::export::manifest::{FileEntry, Manifest, ManifestError, hash_file};
 use crate::labels::assemble::{Parts, State, assemble};
@@ -309,6 +311,8 @@ pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport
         &rules,
     )?;
     phases.lap("reading ChEMBL");
+    std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
+    let snapshot = spawn_input_activities(&opts.out, chembl.activities.clone());
     let matches = match_records(&chembl.matches, &compounds);
     let out = run_label_epochs(
         cluster,
@@ -343,7 +347,8 @@ pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport
         cellpainting_files,
     });
     phases.lap("assembling");
-    let manifest = write_label_export(&opts.out, &export, None)?;
+    let written = vec![join_input_activities(snapshot)?];
+    let manifest = write_label_export(&opts.out, &export, None, written)?;
     phases.lap("writing");
     Ok(BuildReport {
         manifest,

@@ -181,7 +181,7 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
                     Some(x) => Some(hundredths(x).ok_or_else(|| bad("pchembl_value"))?),
                     None => None,
                 },
-                comment: label_tables::comment_of(label_tables::opt_str(comment, i).as_deref())
+                comment: label_tables::comment_of(label_tables::opt_str_ref(comment, i))
                     .ok_or_else(|| bad("comment"))?,
             });
         }

@@ -19,7 +19,10 @@ use std::path::PathBuf;
 use crate::atomic_file::AtomicFile;
 use crate::dataflow::cluster::ClusterConfig;
 use crate::dataflow::labels::{InputChanges, LabelCapture, run_label_epochs};
-use crate::export::label_export::{ExportError, Reuse, rows_by_shard, write_label_export};
+use crate::export::label_export::{
+    ExportError, Reuse, join_input_activities, rows_by_shard, spawn_input_activities,
+    write_label_export,
+};
 use crate::export::label_tables::{self, ChangeRow, LabelEntry, LabelTable, TaskRow};
 use crate::export::manifest::{Manifest, hash_file};
 use crate::labels::assemble::{Parts, State, assemble};
@@ -125,6 +128,13 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     });
     let (mut previous, new) = (rest?, new?);
     previous.compounds = compounds;
+    std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
+    if opts.out.join(crate::export::manifest::MANIFEST).exists() {
+        return Err(BuildError::Export(ExportError::Exists(
+            opts.out.display().to_string(),
+        )));
+    }
+    let snapshot = spawn_input_activities(&opts.out, new.activities.clone());
     let compounds = &previous.compounds;
     phases.lap("reading the previous export and ChEMBL");
 
@@ -258,33 +268,45 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     } else {
         new_matches.iter().map(|m| (*m, 1)).collect()
     };
-    let out_on = run_label_epochs(
-        cluster,
-        &rules,
-        LabelCapture::All,
-        Some(vec![InputChanges {
-            activities: rows_on,
-            matches: matches_on,
-        }]),
-    )?;
-    phases.lap("label dataflow on newly kept tasks");
+    // The second run and the update of the kept labels are independent: side by side.
+    let (out_on, mut labels) = std::thread::scope(|scope| {
+        let on = scope.spawn(|| {
+            run_label_epochs(
+                cluster,
+                &rules,
+                LabelCapture::All,
+                Some(vec![InputChanges {
+                    activities: rows_on,
+                    matches: matches_on,
+                }]),
+            )
+        });
+        let mut labels: BTreeSet<Label> = previous
+            .labels
+            .iter()
+            .filter(|l| kept_new_fast.contains(&l.task))
+            .copied()
+            .collect();
+        for (l, r) in &delta.labels {
+            if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r < 0 {
+                labels.remove(l);
+            }
+        }
+        for (l, r) in &delta.labels {
+            if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r > 0 {
+                labels.insert(*l);
+            }
+        }
+        let on = on.join().unwrap_or_else(|_| {
+            Err(crate::dataflow::labels::LabelDataflowError::Timely(
+                "the label dataflow thread panicked".into(),
+            ))
+        });
+        (on, labels)
+    });
+    let out_on = out_on?;
+    phases.lap("label dataflow on newly kept tasks, beside updating the labels");
 
-    let mut labels: BTreeSet<Label> = previous
-        .labels
-        .iter()
-        .filter(|l| kept_new_fast.contains(&l.task))
-        .copied()
-        .collect();
-    for (l, r) in &delta.labels {
-        if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r < 0 {
-            labels.remove(l);
-        }
-    }
-    for (l, r) in &delta.labels {
-        if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r > 0 {
-            labels.insert(*l);
-        }
-    }
     for o in &out_on {
         for (l, r) in &o.labels {
             if *r > 0 && newly_kept.contains(&l.task) {
@@ -366,12 +388,6 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
 
     // The changelog and the refresh record go in first; the manifest (last) covers exactly
     // what a from-scratch build on the new release writes.
-    std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
-    if opts.out.join(crate::export::manifest::MANIFEST).exists() {
-        return Err(BuildError::Export(ExportError::Exists(
-            opts.out.display().to_string(),
-        )));
-    }
     let changelog_path = opts.out.join("changelog.parquet");
     let batch = label_tables::changelog_batch(&changes)
         .map_err(|e| BuildError::Invalid(format!("{}: {e}", changelog_path.display())))?;
@@ -417,7 +433,8 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         manifest: &manifest,
         unchanged_shards: unchanged.clone(),
     };
-    let new_manifest = write_label_export(&opts.out, &export, Some(&reuse))?;
+    let written = vec![join_input_activities(snapshot)?];
+    let new_manifest = write_label_export(&opts.out, &export, Some(&reuse), written)?;
     phases.lap("writing");
     Ok(BuildReport {
         manifest: new_manifest,
