@@ -444,3 +444,26 @@ fn demo_generates_a_world_builds_and_refreshes_its_labels() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A reader that stops early (`assayflow demo | head -1`) is not an error: exit 0, no panic.
+#[test]
+fn demo_output_into_a_closed_pipe_exits_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir("demo-pipe");
+    let mut child = bin()
+        .args(["demo", "--out", s(&dir.join("out")), "--processes", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("assayflow demo:"), "{first}");
+    // The pipe's reading end is closed here; the demo goes on writing into it.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -10,9 +10,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use assayflow::atomic_file::AtomicFile;
-use assayflow::chem::KeyResult;
+use assayflow::chem::KeyCache;
 use assayflow::dataflow::cluster::{ClusterConfig, LocalCluster};
-use assayflow::dataflow::keying::{DriverError, KeyingDriver, run_keying};
+use assayflow::dataflow::keying::key_all;
 use assayflow::export::key_table::{KeyTableWriter, tsv_field};
 
 use super::Outcome;
@@ -49,36 +49,6 @@ fn molecules() -> Result<Vec<Molecule<'static>>> {
         .collect()
 }
 
-/// Feeds the molecules in batches and collects keys by index.
-struct DemoDriver {
-    smiles: Vec<String>,
-    next: usize,
-    keys: Vec<Option<KeyResult>>,
-}
-
-impl KeyingDriver for DemoDriver {
-    fn next_batch(&mut self, max: usize) -> Result<Option<Vec<(u64, String)>>, DriverError> {
-        if self.next >= self.smiles.len() {
-            return Ok(None);
-        }
-        let end = (self.next + max).min(self.smiles.len());
-        let batch = (self.next..end)
-            .map(|i| (i as u64, self.smiles[i].clone()))
-            .collect();
-        self.next = end;
-        Ok(Some(batch))
-    }
-
-    fn accept(&mut self, results: Vec<(u64, KeyResult)>) -> Result<(), DriverError> {
-        for (id, result) in results {
-            if let Some(slot) = self.keys.get_mut(id as usize) {
-                *slot = Some(result);
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Runs the demo.
 pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
     let processes = args
@@ -88,13 +58,9 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let molecules = molecules()?;
-    let driver = DemoDriver {
-        smiles: molecules.iter().map(|m| m.smiles.to_string()).collect(),
-        next: 0,
-        keys: vec![None; molecules.len()],
-    };
+    let smiles: Vec<String> = molecules.iter().map(|m| m.smiles.to_string()).collect();
     let started = Instant::now();
-    let driver = if processes > 1 {
+    let results = if processes > 1 {
         let local = LocalCluster::start(processes, 1, |process, hostfile| {
             vec![
                 "--quiet".into(),
@@ -105,13 +71,16 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
                 process.to_string().into(),
             ]
         })?;
-        let driver = run_keying(&local.config, Some(driver))?;
+        let results = key_all(&local.config, Some(&smiles), &mut KeyCache::new())?;
         local.wait()?;
-        driver
+        results
     } else {
-        run_keying(&ClusterConfig::single(1), Some(driver))?
-    }
-    .context("the keying driver was lost by the dataflow")?;
+        key_all(
+            &ClusterConfig::single(1),
+            Some(&smiles),
+            &mut KeyCache::new(),
+        )?
+    };
     let seconds = started.elapsed().as_secs_f64();
 
     let keys_path = args.out.join("inchikeys.tsv");
@@ -125,8 +94,7 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
     )?;
     let (mut equal, mut rejected) = (0usize, 0usize);
     let mut shown = Vec::new();
-    for (m, key) in molecules.iter().zip(&driver.keys) {
-        let key = key.clone().context("a molecule never got a result")?;
+    for (m, key) in molecules.iter().zip(results) {
         keys.write(m.smiles, &key)?;
         match &key {
             Ok(k) if k == m.chembl_key => equal += 1,
@@ -157,22 +125,29 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
     mismatches.commit()?;
 
     let total = molecules.len();
-    println!(
+    writeln!(
+        std::io::stdout(),
         "assayflow demo: SMILES -> standard InChIKey on {total} real ChEMBL 36 molecules (adenosine A3 receptor set)"
-    );
-    println!(
+    )?;
+    writeln!(
+        std::io::stdout(),
         "  keyed {} of {total} ({rejected} rejected) in {seconds:.2} s with {processes} process(es)",
         total - rejected
-    );
-    println!(
+    )?;
+    writeln!(
+        std::io::stdout(),
         "  {equal} of {total} keys equal ChEMBL 36's own standard InChIKey ({:.2}%)",
         100.0 * equal as f64 / total.max(1) as f64
-    );
+    )?;
     for line in shown.iter().take(10) {
-        println!("{line}");
+        writeln!(std::io::stdout(), "{line}")?;
     }
-    println!("  keys:       {}", keys_path.display());
-    println!("  mismatches: {}", mismatch_path.display());
+    writeln!(std::io::stdout(), "  keys:       {}", keys_path.display())?;
+    writeln!(
+        std::io::stdout(),
+        "  mismatches: {}",
+        mismatch_path.display()
+    )?;
     super::demo_labels::run(&args.out, processes)?;
     Ok(Outcome::Clean)
 }

@@ -4,6 +4,7 @@
 //! `synth` and `labels` commands, on one process per core.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -63,7 +64,7 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
     let pipeline_path = out.join("paper.toml");
     let mut f = AtomicFile::create(&pipeline_path)
         .with_context(|| format!("cannot write {}", pipeline_path.display()))?;
-    std::io::Write::write_all(&mut f, PAPER_PIPELINE.as_bytes())?;
+    f.write_all(PAPER_PIPELINE.as_bytes())?;
     f.commit()?;
     let pipeline = Pipeline::load(&pipeline_path)?;
 
@@ -113,7 +114,8 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
     } else {
         format!("generated in {:.1} s", started.elapsed().as_secs_f64())
     };
-    println!(
+    writeln!(
+        std::io::stdout(),
         "world (demo scale, seed {DEMO_SEED}, {how}): {} Cell Painting compounds ({} in ChEMBL) \
          on {} plates; a ChEMBL-schema release with {} molecules, {} assays, {} activities",
         count("cp_compounds"),
@@ -122,8 +124,8 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
         count("chembl_molecules"),
         count("chembl_assays"),
         count("chembl_activities"),
-    );
-    println!("  {}", world_dir.display());
+    )?;
+    writeln!(std::io::stdout(), "  {}", world_dir.display())?;
 
     // 2. Labels on the world's release.
     let old_db = world_dir.join("chembl/chembl_36.db");
@@ -168,7 +170,8 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
     };
     let first = out.join("labels-36");
     let (report, seconds) = build_into(&old_db, &first)?;
-    println!(
+    writeln!(
+        std::io::stdout(),
         "labels build (ChEMBL 36, {processes} process(es)) in {seconds:.1} s: {} distinct compounds keyed \
          ({} SMILES rejected, planted by the generator), {} matched in ChEMBL; {} activities \
          read; {} tasks kept of {} with labels; {} labels for {} compounds",
@@ -180,19 +183,21 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
         stat(&report, "labels.tasks_with_labels"),
         stat(&report, "labels.labels"),
         stat(&report, "labels.compounds_labelled"),
-    );
-    println!(
+    )?;
+    writeln!(
+        std::io::stdout(),
         "  rules applied: {} activities excluded by data_validity_comment, {} comments ignored, \
          {} comment conflicts dropped, {} pChEMBL values out of range",
         stat(&report, "labels.excluded_by_validity_comment"),
         stat(&report, "labels.ignored_activity_comments"),
         stat(&report, "labels.comment_conflicts_dropped"),
         stat(&report, "labels.pchembl_out_of_range"),
-    );
-    println!(
+    )?;
+    writeln!(
+        std::io::stdout(),
         "  {} (labels/, tasks, compounds, rejects, match_report, authors/, manifest.json)",
         first.display()
-    );
+    )?;
 
     // 3. The next release, and the refresh.
     let new_db = out.join("chembl_37.db");
@@ -211,7 +216,8 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
         },
     )
     .with_context(|| format!("deriving {}", new_db.display()))?;
-    println!(
+    writeln!(
+        std::io::stdout(),
         "next release ({} -> {}) in {:.1} s: {} activities retracted, {} corrected, {} validity \
          comments changed, {} added ({} new molecules, {} new assays)",
         summary.from_version,
@@ -223,7 +229,7 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
         summary.added,
         summary.new_molecules,
         summary.new_assays,
-    );
+    )?;
     let refreshed = out.join("labels-37");
     clear(&refreshed)?;
     let started = Instant::now();
@@ -260,7 +266,8 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
     let changes = report.changes.unwrap_or_default();
     let shards = pipeline.export.label_shards;
     let rewritten = report.shards_rewritten.unwrap_or(0);
-    println!(
+    writeln!(
+        std::io::stdout(),
         "labels refresh (ChEMBL 36 -> 37) in {seconds:.1} s: {} labels added, {} removed, {} \
          flipped; {} tasks added, {} removed; {rewritten} of {shards} label shards rewritten, {} \
          reused byte for byte",
@@ -270,11 +277,12 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
         changes[3],
         changes[4],
         u64::from(shards).saturating_sub(rewritten),
-    );
-    println!(
+    )?;
+    writeln!(
+        std::io::stdout(),
         "  {} (changelog.parquet lists every change)",
         refreshed.display()
-    );
+    )?;
 
     // 4. The refresh must equal a build from scratch on the new release.
     let scratch = out.join("labels-37-from-scratch");
@@ -289,10 +297,11 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
             scratch.display()
         );
     }
-    println!(
+    writeln!(
+        std::io::stdout(),
         "check: a from-scratch build on ChEMBL 37 ({seconds:.1} s) has the same manifest and the \
          same {} files, byte for byte, as the refresh",
         manifest.files.len()
-    );
+    )?;
     Ok(())
 }
