@@ -11,6 +11,7 @@ pub mod atomic_file;
 pub mod chem;
 pub mod dataflow;
 pub mod export;
+pub mod images;
 pub mod labels;
 pub mod pipeline;
 pub mod rng;

@@ -2,8 +2,10 @@
 //!
 //! - [`smiles_table`]: `.smi` files and CSV/TSV tables with a SMILES column;
 //! - [`cellpainting`]: Cell Painting compound metadata (CDRP and JUMP layouts);
-//! - [`chembl`]: a ChEMBL release's SQLite file.
+//! - [`chembl`]: a ChEMBL release's SQLite file;
+//! - [`tiff_image`]: one 16-bit greyscale channel image (TIFF).
 
 pub mod cellpainting;
 pub mod chembl;
 pub mod smiles_table;
+pub mod tiff_image;
