@@ -139,6 +139,9 @@ pub struct Pipeline {
     pub split: SplitSection,
     /// `[export]`.
     pub export: ExportSection,
+    /// `[images]` (defaults: the paper's Bray 2017 set-up).
+    #[serde(default)]
+    pub images: crate::images::settings::ImagesSection,
     /// The file's exact text (kept so an export can carry it and hash it).
     #[serde(skip)]
     pub text: String,
@@ -296,6 +299,7 @@ impl Pipeline {
         if self.export.label_shards == 0 || self.export.label_shards > 4096 {
             return Err(invalid("export.label_shards must be in 1..=4096".into()));
         }
+        self.images.validate().map_err(invalid)?;
         Ok(())
     }
 

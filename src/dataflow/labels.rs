@@ -10,6 +10,7 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::lattice::Lattice;
 use timely::progress::Timestamp;
 
+use crate::dataflow::capture::{capture, drain_epoch};
 use crate::labels::records::{Activity, Comment, Label, LabelValue, Match, Stat, Task, TaskKind};
 use crate::pipeline::LabelRules;
 
@@ -233,38 +234,6 @@ pub enum LabelDataflowError {
     /// Timely could not start or a worker failed.
     #[error("label dataflow: {0}")]
     Timely(String),
-}
-
-type Captured<D> = std::rc::Rc<std::cell::RefCell<Vec<(D, u64, isize)>>>;
-
-fn capture<'scope, D>(
-    collection: VecCollection<'scope, u64, D>,
-) -> (Captured<D>, VecCollection<'scope, u64, D>)
-where
-    D: differential_dataflow::ExchangeData,
-{
-    use timely::dataflow::operators::{Exchange, Inspect};
-    let store: Captured<D> = Default::default();
-    let sink = std::rc::Rc::clone(&store);
-    let gathered = collection
-        .inner
-        .exchange(|_| 0)
-        .inspect(move |update: &(D, u64, isize)| sink.borrow_mut().push(update.clone()));
-    (store, differential_dataflow::Collection::new(gathered))
-}
-
-fn drain_epoch<D: Ord + Clone>(store: &Captured<D>, epoch: u64) -> Vec<(D, isize)> {
-    let mut taken: Vec<(D, isize)> = Vec::new();
-    store.borrow_mut().retain(|(d, t, r)| {
-        if *t <= epoch {
-            taken.push((d.clone(), *r));
-            false
-        } else {
-            true
-        }
-    });
-    differential_dataflow::consolidation::consolidate(&mut taken);
-    taken
 }
 
 /// Runs the label stage over `epochs` of input changes on `cluster`; `epochs` is `Some` on

@@ -3,8 +3,12 @@
 //!
 //! - [`cluster`]: threads, processes and hosts as a [`timely::Config`];
 //! - [`keying`]: SMILES -> InChIKey spread over every worker;
-//! - [`labels`]: the label rules as a differential dataflow.
+//! - [`labels`]: the label rules as a differential dataflow;
+//! - [`view_index`]: image sites joined with platemaps and a label export;
+//! - [`capture`]: gathering a collection's updates for a driver.
 
+pub mod capture;
 pub mod cluster;
 pub mod keying;
 pub mod labels;
+pub mod view_index;
