@@ -10,7 +10,7 @@
 //! writes to or reads from it.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A file being written under a temporary name; [`AtomicFile::commit`] moves it into place.
@@ -87,6 +87,17 @@ impl Write for AtomicFile {
         match self.writer.as_mut() {
             Some(w) => w.flush(),
             None => Ok(()),
+        }
+    }
+}
+
+impl Seek for AtomicFile {
+    /// Flushes buffered bytes, then moves within the temporary file (a header rewritten once
+    /// the row count is known).
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self.writer.as_mut() {
+            Some(w) => w.seek(pos),
+            None => Err(io::Error::other("seek after commit")),
         }
     }
 }

@@ -41,6 +41,49 @@ pub enum Command {
     /// metadata, hidden truth), or the next release of a ChEMBL database.
     #[command(subcommand)]
     Synth(SynthCommand),
+    /// Convert Cell Painting plates into memory-mappable view shards (.npy) with a Parquet
+    /// index, joined with a label export.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+/// `assayflow images ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImagesCommand {
+    /// Convert every selected view (labelled compounds; controls and unlabelled compounds as
+    /// the pipeline says) into `.npy` shards of shape (N, channels, height, width), once.
+    ///
+    /// Rerunning on the same --out converts only plates that were added or whose images
+    /// changed; an interrupted run resumes. Sites that cannot be read go to rejects.parquet
+    /// (exit status 1).
+    Convert(ImagesConvertArgs),
+}
+
+/// Arguments of `assayflow images convert`.
+#[derive(Debug, Clone, Args)]
+pub struct ImagesConvertArgs {
+    /// The plate folders (layout `cdrp` or `phenix`) or the load_data CSV (layout
+    /// `load_data`), as the pipeline's `[images] layout` says.
+    #[arg(long, value_name = "PATH")]
+    pub plates: PathBuf,
+    /// The Cell Painting metadata directory (platemaps), as for `labels build`.
+    #[arg(long, value_name = "DIR")]
+    pub cellpainting: PathBuf,
+    /// A label export (from `labels build` or `labels refresh`).
+    #[arg(long, value_name = "DIR")]
+    pub labels: PathBuf,
+    /// The pipeline file (`[images]`: layout, channel map and order, size, dtype, shard size).
+    #[arg(long, value_name = "FILE", default_value = "pipelines/paper.toml")]
+    pub pipeline: PathBuf,
+    /// The view export directory (created, or updated in place).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Decoding threads (default: the machine's cores).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Detect changed images by content (hash every TIFF) rather than by size and time.
+    #[arg(long)]
+    pub checksum: bool,
 }
 
 /// `assayflow synth ...`.

@@ -8,6 +8,7 @@ mod args;
 mod cluster;
 mod demo;
 mod demo_labels;
+mod images;
 mod inchikey;
 mod labels;
 mod progress;
@@ -36,6 +37,7 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a, cli.quiet),
         Command::Labels(c) => labels::run(c, cli.quiet),
         Command::Synth(c) => synth::run(c, cli.quiet),
+        Command::Images(c) => images::run(c, cli.quiet),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

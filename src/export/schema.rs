@@ -99,6 +99,16 @@ pub fn arrow_type(type_name: &str) -> Option<DataType> {
             DataType::Int64,
             true,
         ))),
+        "list<uint16>" => DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
+            "item",
+            DataType::UInt16,
+            true,
+        ))),
+        "list<float64>" => DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
+            "item",
+            DataType::Float64,
+            true,
+        ))),
         _ => return None,
     })
 }
