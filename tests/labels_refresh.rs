@@ -42,6 +42,7 @@ fn world() -> &'static PathBuf {
                 out: dir.clone(),
                 scale: Scale::Demo,
                 seed: 21,
+                images: false,
             },
             &ClusterConfig::single(1),
             Arc::new(|_: &str, _: u64, _: u64| {}),

@@ -96,6 +96,36 @@ pub enum SynthCommand {
     /// Derive a plausible next release from a ChEMBL SQLite file: retracted, corrected and
     /// added activities, new molecules and assays, changed validity comments.
     Release(SynthReleaseArgs),
+    /// Draw a world's plates: five-channel 16-bit 696x520 TIFFs in the Bray 2017 / CDRP layout
+    /// (world/images/) from each compound's hidden mechanisms, and per plate a CellProfiler-schema
+    /// SQLite with nucleus centres and per-cell features (world/cellprofiler/).
+    Plates(SynthPlatesArgs),
+}
+
+/// Arguments of `assayflow synth plates`.
+#[derive(Debug, Clone, Args)]
+pub struct SynthPlatesArgs {
+    /// The world directory (from `synth world`).
+    #[arg(long, value_name = "DIR")]
+    pub world: PathBuf,
+    /// Pass over the first N plates (by barcode), e.g. to add plates to a world.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip_plates: usize,
+    /// Only N plates (by barcode, after the skipped ones); default all.
+    #[arg(long, value_name = "N")]
+    pub plates: Option<usize>,
+    /// Only the first N wells of each plate (platemap order); default all.
+    #[arg(long, value_name = "N")]
+    pub wells_per_plate: Option<usize>,
+    /// Sites (fields) per well.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub sites: u32,
+    /// TIFF compression: none (as the Bray 2017 files), deflate or lzw.
+    #[arg(long, value_enum, default_value = "none")]
+    pub compression: assayflow::synth::plates::TiffCompression,
+    /// Drawing threads (default: the machine's cores).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 /// Arguments of `assayflow synth world`.
@@ -111,6 +141,9 @@ pub struct SynthWorldArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Do not draw the scale's default plates (demo: 2 plates x 12 wells x 6 sites).
+    #[arg(long)]
+    pub no_images: bool,
     /// Where to run (keying spreads over processes).
     #[command(flatten)]
     pub cluster: ClusterArgs,

@@ -149,5 +149,6 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
         mismatch_path.display()
     )?;
     super::demo_labels::run(&args.out, processes)?;
+    super::demo_images::run(&args.out, &args.out.join("paper.toml"))?;
     Ok(Outcome::Clean)
 }

@@ -77,6 +77,7 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
             out: world_dir.clone(),
             scale: Scale::Demo,
             seed: DEMO_SEED,
+            images: true,
         };
         let peer: Vec<OsString> = vec![
             "synth".into(),
@@ -125,7 +126,15 @@ pub fn run(out: &Path, processes: usize) -> Result<()> {
         count("chembl_assays"),
         count("chembl_activities"),
     )?;
-    writeln!(std::io::stdout(), "  {}", world_dir.display())?;
+    writeln!(
+        std::io::stdout(),
+        "  {} (images/: {} sites of {} wells on {} plates, 696x520 16-bit TIFFs; cellprofiler/: {} cells measured)",
+        world_dir.display(),
+        count("images_sites"),
+        count("images_wells"),
+        count("images_plates"),
+        count("images_cells"),
+    )?;
 
     // 2. Labels on the world's release.
     let old_db = world_dir.join("chembl/chembl_36.db");

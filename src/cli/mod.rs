@@ -7,6 +7,7 @@
 mod args;
 mod cluster;
 mod demo;
+mod demo_images;
 mod demo_labels;
 mod images;
 mod inchikey;

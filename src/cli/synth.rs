@@ -12,7 +12,7 @@ use assayflow::synth::next_release::{ReleaseChanges, derive_release};
 use assayflow::synth::world::{self, WORLD_RECORD, WorldOptions};
 
 use super::Outcome;
-use super::args::{SynthCommand, SynthReleaseArgs, SynthWorldArgs};
+use super::args::{SynthCommand, SynthPlatesArgs, SynthReleaseArgs, SynthWorldArgs};
 use super::cluster;
 
 /// Runs a `synth` subcommand.
@@ -20,7 +20,55 @@ pub fn run(command: &SynthCommand, quiet: bool) -> Result<Outcome> {
     match command {
         SynthCommand::World(a) => world_cmd(a, quiet),
         SynthCommand::Release(a) => release_cmd(a, quiet),
+        SynthCommand::Plates(a) => plates_cmd(a, quiet),
     }
+}
+
+fn plates_cmd(args: &SynthPlatesArgs, quiet: bool) -> Result<Outcome> {
+    use assayflow::synth::plates::{PlateOptions, write_plates};
+    let record = args.world.join(WORLD_RECORD);
+    let text = std::fs::read_to_string(&record)
+        .with_context(|| format!("{} is not a generated world", args.world.display()))?;
+    let seed = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["seed"].as_u64())
+        .with_context(|| format!("{}: no seed", record.display()))?;
+    if args.sites == 0 {
+        bail!("--sites must be at least 1");
+    }
+    let options = PlateOptions {
+        world: args.world.clone(),
+        skip_plates: args.skip_plates,
+        plates: args.plates,
+        wells_per_plate: args.wells_per_plate,
+        sites: args.sites,
+        width: assayflow::images::settings::DEFAULT_WIDTH,
+        height: assayflow::images::settings::DEFAULT_HEIGHT,
+        compression: args.compression,
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        seed,
+    };
+    let started = Instant::now();
+    let bar = phase_bar(quiet);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} drawing sites {pos} ({per_sec}, {elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let report = write_plates(&options, &|n| bar.inc(n))
+        .with_context(|| format!("drawing the plates of {}", args.world.display()))?;
+    bar.finish_and_clear();
+    tracing::info!(
+        "{} plates, {} wells, {} sites, {} cells drawn; {:.1} MB of TIFF in {:.1} s",
+        report.plates,
+        report.wells,
+        report.sites,
+        report.cells,
+        report.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Outcome::Clean)
 }
 
 /// A bar that follows the generator's phases: a counter with a rate and an ETA when the total
@@ -52,6 +100,7 @@ fn world_cmd(args: &SynthWorldArgs, quiet: bool) -> Result<Outcome> {
         out: args.out.clone(),
         scale: args.scale,
         seed: args.seed,
+        images: !args.no_images,
     };
     cluster::run(
         role,

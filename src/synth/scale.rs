@@ -84,6 +84,18 @@ impl Scale {
         }
     }
 
+    /// The plates `synth world` draws at this scale: (plates, wells per plate, sites per well,
+    /// compression); `None` draws none (`synth plates` draws any selection later). Demo: two
+    /// replicate plates, 12 wells each, 6 sites, Deflate (about 350 MB).
+    pub fn plate_defaults(
+        self,
+    ) -> Option<(usize, usize, u32, crate::synth::plates::TiffCompression)> {
+        match self {
+            Scale::Demo => Some((2, 12, 6, crate::synth::plates::TiffCompression::Deflate)),
+            Scale::Small | Scale::Full => None,
+        }
+    }
+
     /// `demo`, `small` or `full`.
     pub fn name(self) -> &'static str {
         match self {

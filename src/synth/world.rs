@@ -77,6 +77,8 @@ pub struct WorldOptions {
     pub scale: Scale,
     /// The seed.
     pub seed: u64,
+    /// Also draw the scale's default plates ([`Scale::plate_defaults`]).
+    pub images: bool,
 }
 
 /// Reports progress: (phase, done, total); total 0 when unknown.
@@ -425,6 +427,32 @@ pub fn generate(
             .trim_start_matches("truth/")
             .trim_end_matches(".parquet");
         counts.insert(format!("truth_{name}_rows"), *rows);
+    }
+    if let Some((plates, wells_per_plate, sites, compression)) =
+        opts.scale.plate_defaults().filter(|_| opts.images)
+    {
+        progress("drawing plates", 0, 0);
+        let drawn = crate::synth::plates::write_plates(
+            &crate::synth::plates::PlateOptions {
+                world: out.clone(),
+                skip_plates: 0,
+                plates: Some(plates),
+                wells_per_plate: Some(wells_per_plate),
+                sites,
+                width: crate::images::settings::DEFAULT_WIDTH,
+                height: crate::images::settings::DEFAULT_HEIGHT,
+                compression,
+                workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                seed,
+            },
+            &|_| {},
+        )
+        .map_err(|e| WorldError::Invalid(e.to_string()))?;
+        counts.insert("images_plates".into(), drawn.plates);
+        counts.insert("images_wells".into(), drawn.wells);
+        counts.insert("images_sites".into(), drawn.sites);
+        counts.insert("images_cells".into(), drawn.cells);
+        counts.insert("images_tiff_bytes".into(), drawn.bytes);
     }
     let summary = WorldSummary {
         generator: format!("assayflow {} synth world", env!("CARGO_PKG_VERSION")),
