@@ -57,6 +57,7 @@ fn world() -> &'static PathBuf {
             "demo",
             "--seed",
             "11",
+            "--no-images",
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         dir

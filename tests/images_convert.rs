@@ -51,6 +51,7 @@ fn world() -> &'static (PathBuf, PathBuf) {
             "demo",
             "--seed",
             "1",
+            "--no-images",
             "--out",
             s(&w),
         ]);
@@ -357,6 +358,33 @@ fn the_real_jump_site_round_trips_through_the_phenix_layout() {
             ("include_controls = false", "include_controls = true"),
         ],
     );
+    // The site's real CellProfiler nuclei, plus one planted centre outside the image.
+    let cp = dir.join("cp/JUMP-Target-1-A02-1");
+    std::fs::create_dir_all(&cp).expect("dir");
+    let mut nuclei = std::fs::read_to_string(src.join("Nuclei.csv")).expect("nuclei");
+    let header: Vec<String> = nuclei
+        .lines()
+        .next()
+        .expect("header")
+        .split(',')
+        .map(String::from)
+        .collect();
+    let planted: Vec<&str> = header
+        .iter()
+        .map(|h| match h.as_str() {
+            "ImageNumber" => "1",
+            "ObjectNumber" => "999",
+            "AreaShape_Center_X" | "Location_Center_X" => "1500.0",
+            "AreaShape_Center_Y" | "Location_Center_Y" => "20.0",
+            _ => "",
+        })
+        .collect();
+    if !nuclei.ends_with('\n') {
+        nuclei.push('\n');
+    }
+    nuclei.push_str(&planted.join(","));
+    nuclei.push('\n');
+    std::fs::write(cp.join("Nuclei.csv"), nuclei).expect("write");
     let out = dir.join("views");
     let o = run(&[
         "-q",
@@ -372,13 +400,22 @@ fn the_real_jump_site_round_trips_through_the_phenix_layout() {
         s(&p),
         "--out",
         s(&out),
+        "--cellprofiler",
+        s(&dir.join("cp")),
     ]);
+    assert_eq!(o.status.code(), Some(1), "the planted centre is a reject");
+    let reasons = column_strings(&out.join("rejects.parquet"), "reason");
     assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+        reasons,
+        ["nucleus centre (1500.0, 20.0) outside the 1080x1080 image; the cell is skipped"]
     );
+    // 109 real nuclei: those whose 96x96 crop fits are cut (border policy skip).
+    let m = ViewManifest::load(&out).expect("manifest");
+    assert_eq!(
+        m.stats["crops_written"] + m.stats["crops_skipped_at_border"],
+        109
+    );
+    assert!(m.stats["crops_written"] > 80, "{:?}", m.stats);
     assert_eq!(
         column_strings(&out.join("views.parquet"), "view"),
         ["JUMP-Target-1-A02-1"]
@@ -597,5 +634,165 @@ fn an_added_plate_converts_alone_and_an_interrupted_run_resumes() {
         !out.join(&after[2].0).exists(),
         "the replaced shard was removed"
     );
+    std::fs::remove_dir_all(&dir).expect("clean");
+}
+
+fn parquet_schema(path: &Path) -> arrow_schema::SchemaRef {
+    let file = std::fs::File::open(path).expect("open");
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("parquet")
+        .schema()
+        .clone()
+}
+
+/// A generated plate through the whole chain: `synth plates` draws TIFFs and a CellProfiler
+/// SQLite; conversion with --cellprofiler cuts a crop around every nucleus of every exported
+/// view (each equal to its slice of the view) and averages the features of their wells.
+#[test]
+fn generated_plates_give_views_crops_and_features() {
+    let (w, labels) = world();
+    let dir = temp_dir("generated");
+    let world = dir.join("world");
+    // A private copy of the world's metadata and truth, so that drawing does not race.
+    for sub in ["cellpainting", "truth"] {
+        let to = world.join(sub);
+        std::fs::create_dir_all(&to).expect("dir");
+        let mut stack = vec![(w.join(sub), to)];
+        while let Some((from, to)) = stack.pop() {
+            for e in std::fs::read_dir(&from).expect("read").flatten() {
+                let target = to.join(e.file_name());
+                if e.path().is_dir() {
+                    std::fs::create_dir_all(&target).expect("dir");
+                    stack.push((e.path(), target));
+                } else {
+                    std::fs::copy(e.path(), &target).expect("copy");
+                }
+            }
+        }
+    }
+    std::fs::copy(w.join("world.json"), world.join("world.json")).expect("record");
+    let o = run(&[
+        "-q",
+        "synth",
+        "plates",
+        "--world",
+        s(&world),
+        "--plates",
+        "1",
+        "--wells-per-plate",
+        "8",
+        "--sites",
+        "2",
+        "--compression",
+        "lzw",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = pipeline_with(&dir, &[("border = \"skip\"", "border = \"pad\"")]);
+    let out = dir.join("views");
+    let o = run(&[
+        "-q",
+        "images",
+        "convert",
+        "--plates",
+        s(&world.join("images")),
+        "--cellpainting",
+        s(&world.join("cellpainting")),
+        "--labels",
+        s(labels),
+        "--cellprofiler",
+        s(&world.join("cellprofiler")),
+        "--pipeline",
+        s(&p),
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let views = column_strings(&out.join("views.parquet"), "view");
+    assert!(!views.is_empty(), "labelled wells among the first 8");
+    let cells_path = out.join("cells.parquet");
+    let cell_views = column_strings(&cells_path, "view");
+    assert!(
+        cell_views.len() > views.len() * 30,
+        "{} crops",
+        cell_views.len()
+    );
+    assert!(cell_views.iter().all(|v| views.contains(v)));
+    for (table, schema) in [
+        ("cells.parquet", "views_cells"),
+        ("views.parquet", "views_views"),
+    ] {
+        TableSchema::load(&root().join(format!("data-schemas/{schema}.toml")))
+            .expect("schema")
+            .check_arrow(parquet_schema(&out.join(table)).as_ref())
+            .unwrap_or_else(|e| panic!("{table}: {e:?}"));
+    }
+    let features = parquet_schema(&out.join("features.parquet"));
+    let fixed = arrow_schema::Schema::new(features.fields()[..7].to_vec());
+    TableSchema::load(&root().join("data-schemas/views_features.toml"))
+        .expect("schema")
+        .check_arrow(&fixed)
+        .unwrap_or_else(|e| panic!("features: {e:?}"));
+    assert!(features.fields().len() > 20);
+    assert!(features.field_with_name("Cells_AreaShape_Area").is_ok());
+
+    // Every crop equals its slice of the view (zero outside the image).
+    let batches = batches(&cells_path);
+    let b = &batches[0];
+    let col_f = |n: &str| {
+        b.column_by_name(n)
+            .expect("col")
+            .as_any()
+            .downcast_ref::<arrow_array::Float64Array>()
+            .expect("f64")
+            .clone()
+    };
+    let (xs, ys) = (col_f("x"), col_f("y"));
+    let rows = b
+        .column_by_name("row")
+        .expect("row")
+        .as_any()
+        .downcast_ref::<arrow_array::UInt32Array>()
+        .expect("u32")
+        .clone();
+    let crop_shards = column_strings(&cells_path, "shard");
+    let view_rows = column_strings(&out.join("views.parquet"), "view");
+    let view_shards = column_strings(&out.join("views.parquet"), "shard");
+    let (_, crop_data) = shard_rows(&out, &crop_shards[0]);
+    let (_, view_data) = shard_rows(&out, &view_shards[0]);
+    let (w_px, h_px, size) = (696usize, 520usize, 96usize);
+    for i in (0..cell_views.len()).step_by(37).take(20) {
+        if crop_shards[i] != crop_shards[0] {
+            continue;
+        }
+        let v = view_rows
+            .iter()
+            .position(|x| *x == cell_views[i])
+            .expect("view");
+        if view_shards[v] != view_shards[0] {
+            continue;
+        }
+        let (cx, cy) = (xs.value(i).round() as i64, ys.value(i).round() as i64);
+        let crop = &crop_data[rows.value(i) as usize * 5 * size * size * 2..];
+        let view = &view_data[v * 5 * w_px * h_px * 2..];
+        for c in 0..5 {
+            for r in 0..size {
+                for k in 0..size {
+                    let (y, x) = (cy - 48 + r as i64, cx - 48 + k as i64);
+                    let got = &crop[((c * size + r) * size + k) * 2..][..2];
+                    if y < 0 || x < 0 || y >= h_px as i64 || x >= w_px as i64 {
+                        assert_eq!(got, [0, 0], "padding");
+                    } else {
+                        let want = &view[((c * h_px + y as usize) * w_px + x as usize) * 2..][..2];
+                        assert_eq!(got, want, "crop {i} channel {c} ({r}, {k})");
+                    }
+                }
+            }
+        }
+    }
     std::fs::remove_dir_all(&dir).expect("clean");
 }

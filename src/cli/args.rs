@@ -84,6 +84,12 @@ pub struct ImagesConvertArgs {
     /// Detect changed images by content (hash every TIFF) rather than by size and time.
     #[arg(long)]
     pub checksum: bool,
+    /// CellProfiler outputs: per-plate SQLite (DIR/<PLATE>/<PLATE>.sqlite or DIR/<PLATE>.sqlite)
+    /// or per-site CSV folders (DIR/<PLATE>-<WELL>-<SITE>/Nuclei.csv ...). Adds single-cell
+    /// crops around nucleus centres (crops/, cells.parquet) and per-well features
+    /// (features.parquet), as `[images.crops]` and `[images.features]` say.
+    #[arg(long, value_name = "DIR")]
+    pub cellprofiler: Option<PathBuf>,
 }
 
 /// `assayflow synth ...`.

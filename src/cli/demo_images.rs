@@ -31,6 +31,7 @@ pub fn run(out: &Path, pipeline_path: &Path) -> Result<()> {
         out: out.join("views"),
         workers: workers(),
         checksum: false,
+        cellprofiler: Some(world.join("cellprofiler")),
     };
     let run_once = || -> Result<(ConvertReport, f64)> {
         let started = Instant::now();
@@ -45,18 +46,22 @@ pub fn run(out: &Path, pipeline_path: &Path) -> Result<()> {
     writeln!(
         stdout,
         "images convert in {seconds:.1} s: {} sites on {} plates, {} views of labelled compounds \
-         written ({} plates converted, {} reused; {:.0} MB of TIFF decoded), {} rejects",
+         written ({} plates converted, {} reused; {:.0} MB of TIFF decoded), {} single-cell \
+         crops, CellProfiler features of {} wells, {} rejects",
         report.sites_found,
         report.plates_converted.len() + report.plates_reused.len(),
         report.views_written,
         report.plates_converted.len(),
         report.plates_reused.len(),
         tiff_mb(&report),
+        report.crops_written,
+        report.feature_wells,
         report.rejects,
     )?;
     writeln!(
         stdout,
-        "  {} (views.parquet; numpy.load(<shard>, mmap_mode=\"r\") gives (N, 5, 520, 696) uint16)",
+        "  {} (views.parquet, cells.parquet, features.parquet; numpy.load(<shard>, mmap_mode=\"r\") \
+         gives (N, 5, 520, 696) views and (N, 5, 96, 96) crops, uint16)",
         options.out.display()
     )?;
 

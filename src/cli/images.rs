@@ -40,6 +40,7 @@ fn convert_cmd(args: &ImagesConvertArgs, quiet: bool) -> Result<Outcome> {
         out: args.out.clone(),
         workers,
         checksum: args.checksum,
+        cellprofiler: args.cellprofiler.clone(),
     };
     let started = Instant::now();
     let bar = ProgressBar::new_spinner().with_style(
@@ -60,12 +61,14 @@ fn convert_cmd(args: &ImagesConvertArgs, quiet: bool) -> Result<Outcome> {
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(
         "{} sites found, {} views selected, {} written ({} plates converted, {} reused), \
-         {} rejects, {} incomplete wells; {:.1} s",
+         {} crops, {} wells of features, {} rejects, {} incomplete wells; {:.1} s",
         report.sites_found,
         report.views_selected,
         report.views_written,
         report.plates_converted.len(),
         report.plates_reused.len(),
+        report.crops_written,
+        report.feature_wells,
         report.rejects,
         report.incomplete_wells,
         secs

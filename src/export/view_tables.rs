@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, ListBuilder, StringBuilder, UInt16Builder, UInt32Builder,
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, UInt16Builder,
+    UInt32Builder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
@@ -234,4 +235,190 @@ pub fn incomplete_wells_batch(rows: &[IncompleteWell]) -> Result<RecordBatch, Ar
             Arc::new(expected.finish()),
         ],
     )
+}
+
+/// One row of `cells.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellTableRow {
+    /// `<plate>-<well>-<site>-<object>`.
+    pub cell: String,
+    /// Its view.
+    pub view: String,
+    /// Plate.
+    pub plate: String,
+    /// Well.
+    pub well: String,
+    /// Site.
+    pub site: u32,
+    /// ObjectNumber of the nucleus.
+    pub object: i64,
+    /// Nucleus centre x.
+    pub x: f64,
+    /// Nucleus centre y.
+    pub y: f64,
+    /// Part of the crop is padding.
+    pub padded: bool,
+    /// The view's kind.
+    pub kind: String,
+    /// Compound.
+    pub inchikey: Option<String>,
+    /// Split.
+    pub split: Option<String>,
+    /// Crop shard.
+    pub shard: String,
+    /// Row in it.
+    pub row: u32,
+}
+
+/// Schema of `cells.parquet`.
+pub fn cells_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("cell", DataType::Utf8, false),
+        Field::new("view", DataType::Utf8, false),
+        Field::new("plate", DataType::Utf8, false),
+        Field::new("well", DataType::Utf8, false),
+        Field::new("site", DataType::UInt32, false),
+        Field::new("object", DataType::Int64, false),
+        Field::new("x", DataType::Float64, false),
+        Field::new("y", DataType::Float64, false),
+        Field::new("padded", DataType::Boolean, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("inchikey", DataType::Utf8, true),
+        Field::new("split", DataType::Utf8, true),
+        Field::new("shard", DataType::Utf8, false),
+        Field::new("row", DataType::UInt32, false),
+    ]))
+}
+
+/// Cells as a batch.
+pub fn cells_batch(rows: &[CellTableRow]) -> Result<RecordBatch, ArrowError> {
+    let mut t: Vec<StringBuilder> = (0..8).map(|_| StringBuilder::new()).collect();
+    let (mut site, mut row) = (UInt32Builder::new(), UInt32Builder::new());
+    let mut object = Int64Builder::new();
+    let (mut x, mut y) = (Float64Builder::new(), Float64Builder::new());
+    let mut padded = BooleanBuilder::new();
+    for r in rows {
+        t[0].append_value(&r.cell);
+        t[1].append_value(&r.view);
+        t[2].append_value(&r.plate);
+        t[3].append_value(&r.well);
+        site.append_value(r.site);
+        object.append_value(r.object);
+        x.append_value(r.x);
+        y.append_value(r.y);
+        padded.append_value(r.padded);
+        t[4].append_value(&r.kind);
+        t[5].append_option(r.inchikey.as_deref());
+        t[6].append_option(r.split.as_deref());
+        t[7].append_value(&r.shard);
+        row.append_value(r.row);
+    }
+    let mut t: Vec<ArrayRef> = t
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    let shard = t.remove(7);
+    let split = t.remove(6);
+    let key = t.remove(5);
+    let kind = t.remove(4);
+    let well = t.remove(3);
+    let plate = t.remove(2);
+    let view = t.remove(1);
+    let cell = t.remove(0);
+    RecordBatch::try_new(
+        cells_schema(),
+        vec![
+            cell,
+            view,
+            plate,
+            well,
+            Arc::new(site.finish()),
+            Arc::new(object.finish()),
+            Arc::new(x.finish()),
+            Arc::new(y.finish()),
+            Arc::new(padded.finish()),
+            kind,
+            key,
+            split,
+            shard,
+            Arc::new(row.finish()),
+        ],
+    )
+}
+
+/// One row of `features.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureTableRow {
+    /// Plate.
+    pub plate: String,
+    /// Well.
+    pub well: String,
+    /// Objects (cells, or images at image level) averaged.
+    pub n_objects: u64,
+    /// The well's kind.
+    pub kind: String,
+    /// Sample.
+    pub broad_sample: Option<String>,
+    /// Compound.
+    pub inchikey: Option<String>,
+    /// Split.
+    pub split: Option<String>,
+    /// Feature means, in the table's feature order (`None`: no value).
+    pub values: Vec<Option<f64>>,
+}
+
+/// The fixed leading columns of `features.parquet`; one float64 column per feature follows.
+pub const FEATURE_KEY_COLUMNS: [&str; 7] = [
+    "plate",
+    "well",
+    "n_objects",
+    "kind",
+    "broad_sample",
+    "inchikey",
+    "split",
+];
+
+/// Features as a batch: the key columns, then one nullable float64 column per name.
+pub fn features_batch(
+    names: &[String],
+    rows: &[FeatureTableRow],
+) -> Result<RecordBatch, ArrowError> {
+    let mut fields = vec![
+        Field::new("plate", DataType::Utf8, false),
+        Field::new("well", DataType::Utf8, false),
+        Field::new("n_objects", DataType::UInt64, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("broad_sample", DataType::Utf8, true),
+        Field::new("inchikey", DataType::Utf8, true),
+        Field::new("split", DataType::Utf8, true),
+    ];
+    let mut t: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+    let mut n = UInt64Builder::new();
+    for r in rows {
+        t[0].append_value(&r.plate);
+        t[1].append_value(&r.well);
+        n.append_value(r.n_objects);
+        t[2].append_value(&r.kind);
+        t[3].append_option(r.broad_sample.as_deref());
+        t[4].append_option(r.inchikey.as_deref());
+        t[5].append_option(r.split.as_deref());
+    }
+    let mut t: Vec<ArrayRef> = t
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(7 + names.len());
+    let rest = t.split_off(2);
+    columns.extend(t);
+    columns.push(Arc::new(n.finish()));
+    columns.extend(rest);
+    for (k, name) in names.iter().enumerate() {
+        fields.push(Field::new(name, DataType::Float64, true));
+        let mut b = Float64Builder::with_capacity(rows.len());
+        for r in rows {
+            b.append_option(r.values.get(k).copied().flatten());
+        }
+        columns.push(Arc::new(b.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }

@@ -35,13 +35,19 @@ use crate::export::manifest::{FileEntry, ManifestError, PipelineRef, entry, hash
 use crate::export::npy::NpyWriter;
 use crate::export::parquet_file::{DEFAULT_ROW_GROUP_ROWS, ParquetFile, ParquetFileError};
 use crate::export::view_tables::{
-    ImageRejectRow, ViewTableRow, image_rejects_batch, incomplete_wells_batch, views_batch,
+    CellTableRow, FeatureTableRow, ImageRejectRow, ViewTableRow, cells_batch, features_batch,
+    image_rejects_batch, incomplete_wells_batch, views_batch,
 };
+use crate::images::crops::{CropOutcome, cut_crop};
 use crate::images::decode::{DecodeFailure, DecodedView, decode_view};
+use crate::images::plate_state::{ConvertedCell, PlateFeatures};
 use crate::images::plate_state::{ConvertedView, FailedSite, PlateState};
 use crate::images::settings::ImagesSection;
 use crate::pipeline::{LayoutChoice, Pipeline};
 use crate::sources::cellpainting::{CellPaintingError, MetadataLayout, read_metadata};
+use crate::sources::cellprofiler::{
+    CellProfilerError, CellProfilerSource, Nucleus, find_source, nuclei, well_features,
+};
 use crate::sources::plate_images::{PlateScanError, SiteImages, scan_plates};
 
 /// The manifest's format tag.
@@ -68,6 +74,9 @@ pub struct ConvertOptions {
     /// Detect changed inputs by content (hash every TIFF) instead of size and time, and check
     /// reused shards by hash.
     pub checksum: bool,
+    /// CellProfiler outputs (per-plate SQLite or per-site CSV folders): nucleus centres for
+    /// single-cell crops and per-well features.
+    pub cellprofiler: Option<PathBuf>,
 }
 
 /// What a conversion did.
@@ -89,6 +98,10 @@ pub struct ConvertReport {
     pub incomplete_wells: u64,
     /// TIFF bytes decoded in this run.
     pub bytes_decoded: u64,
+    /// Single-cell crops in the export.
+    pub crops_written: u64,
+    /// Wells in the features table.
+    pub feature_wells: u64,
 }
 
 /// Errors that stop a conversion.
@@ -133,6 +146,9 @@ pub enum ConvertError {
     /// The manifest could not be written.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// CellProfiler outputs could not be read.
+    #[error(transparent)]
+    CellProfiler(#[from] CellProfilerError),
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ConvertError + '_ {
@@ -157,6 +173,10 @@ pub struct PlateEntry {
     pub input_bytes: u64,
     /// blake3 over the views' source digests (content, not file times).
     pub input_blake3: String,
+    /// Single-cell crops.
+    pub crops: u64,
+    /// Nuclei skipped at the border.
+    pub crops_skipped_at_border: u64,
 }
 
 /// A view export's manifest.
@@ -253,9 +273,40 @@ fn fingerprint(
     settings: &str,
     root: &Path,
     checksum: bool,
+    cellprofiler: Option<&CellProfilerSource>,
 ) -> Result<(String, u64, u64), ConvertError> {
     let mut h = blake3::Hasher::new();
     h.update(settings.as_bytes());
+    let mut sources: Vec<PathBuf> = Vec::new();
+    match cellprofiler {
+        Some(CellProfilerSource::Sqlite(p)) => sources.push(p.clone()),
+        Some(CellProfilerSource::CsvSites(dirs)) => {
+            for d in dirs {
+                if let Ok(rd) = std::fs::read_dir(d) {
+                    let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+                    files.sort();
+                    sources.extend(files);
+                }
+            }
+        }
+        None => {}
+    }
+    for f in &sources {
+        let meta = std::fs::metadata(f).map_err(io_err(f))?;
+        h.update(b"cellprofiler");
+        h.update(f.to_string_lossy().as_bytes());
+        h.update(&meta.len().to_le_bytes());
+        if checksum {
+            h.update(hash_file(f).map_err(io_err(f))?.0.as_bytes());
+        } else {
+            let t = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            h.update(&t.to_le_bytes());
+        }
+    }
     let (mut files, mut bytes) = (0u64, 0u64);
     for s in sites {
         h.update(s.key().as_bytes());
@@ -310,28 +361,44 @@ fn decode_batch(
     parts.into_iter().map(|(_, r)| r).collect()
 }
 
-struct ShardSink<'a> {
+struct ShardSink {
     dir: PathBuf,
     rel_dir: String,
-    images: &'a ImagesSection,
+    descr: &'static str,
+    shape: [u64; 3],
+    per_shard: u64,
     writer: Option<NpyWriter>,
     index: u32,
     shards: Vec<FileEntry>,
 }
 
-impl ShardSink<'_> {
+impl ShardSink {
+    fn new(
+        out: &Path,
+        rel_dir: String,
+        descr: &'static str,
+        shape: [u64; 3],
+        per_shard: u32,
+    ) -> Result<ShardSink, ConvertError> {
+        let dir = out.join(&rel_dir);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        Ok(ShardSink {
+            dir,
+            rel_dir,
+            descr,
+            shape,
+            per_shard: u64::from(per_shard),
+            writer: None,
+            index: 0,
+            shards: Vec::new(),
+        })
+    }
+
     fn push(&mut self, bytes: &[u8]) -> Result<(u32, u32), ConvertError> {
         if self.writer.is_none() {
             let path = self.dir.join(format!("part-{:05}.npy", self.index));
-            let shape = [
-                self.images.channels.len() as u64,
-                u64::from(self.images.height),
-                u64::from(self.images.width),
-            ];
-            self.writer = Some(
-                NpyWriter::create(&path, self.images.dtype.npy_descr(), &shape)
-                    .map_err(io_err(&path))?,
-            );
+            self.writer =
+                Some(NpyWriter::create(&path, self.descr, &self.shape).map_err(io_err(&path))?);
         }
         let shard = self.index;
         let w = self.writer.as_mut().ok_or_else(|| ConvertError::Io {
@@ -340,7 +407,7 @@ impl ShardSink<'_> {
         })?;
         let row = w.rows() as u32;
         w.write_row(bytes).map_err(io_err(&self.dir))?;
-        if w.rows() >= u64::from(self.images.views_per_shard) {
+        if w.rows() >= self.per_shard {
             self.finish()?;
         }
         Ok((shard, row))
@@ -366,27 +433,51 @@ impl ShardSink<'_> {
     }
 }
 
+/// Nucleus centres of one plate by (well, site).
+type PlateNuclei = BTreeMap<(String, u32), Vec<Nucleus>>;
+
 fn convert_plate(
     opts: &ConvertOptions,
     plate: &str,
     sites: &[&SiteImages],
     fingerprint: String,
     (input_files, input_bytes): (u64, u64),
+    cellprofiler: Option<&CellProfilerSource>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PlateState, ConvertError> {
     let images = &opts.pipeline.images;
-    let rel_dir = format!("views/{plate}");
-    let dir = opts.out.join(&rel_dir);
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let mut sink = ShardSink {
-        dir,
-        rel_dir,
-        images,
-        writer: None,
-        index: 0,
-        shards: Vec::new(),
+    let channels = images.channels.len() as u64;
+    let mut sink = ShardSink::new(
+        &opts.out,
+        format!("views/{plate}"),
+        images.dtype.npy_descr(),
+        [channels, u64::from(images.height), u64::from(images.width)],
+        images.views_per_shard,
+    )?;
+    let crops = &images.crops;
+    let nuclei_by_site: Option<PlateNuclei> = match cellprofiler {
+        Some(source) if crops.enabled => {
+            let mut m = PlateNuclei::new();
+            for n in nuclei(source)? {
+                m.entry((n.well.clone(), n.site)).or_default().push(n);
+            }
+            Some(m)
+        }
+        _ => None,
+    };
+    let mut crop_sink = match nuclei_by_site {
+        Some(_) => Some(ShardSink::new(
+            &opts.out,
+            format!("crops/{plate}"),
+            images.dtype.npy_descr(),
+            [channels, u64::from(crops.size), u64::from(crops.size)],
+            crops.crops_per_shard,
+        )?),
+        None => None,
     };
     let mut views: Vec<(ConvertedView, u32)> = Vec::new();
+    let mut cells: Vec<(ConvertedCell, u32)> = Vec::new();
+    let mut skipped = 0u64;
     let mut failed = Vec::new();
     let mut digest = blake3::Hasher::new();
     let batch = opts.workers.max(1) * DEFAULT_VIEWS_PER_WORKER_BATCH;
@@ -396,6 +487,58 @@ fn convert_plate(
                 Ok(v) => {
                     let (shard, row) = sink.push(&v.bytes)?;
                     digest.update(v.source_blake3.as_bytes());
+                    if let (Some(by_site), Some(crop_sink)) = (&nuclei_by_site, crop_sink.as_mut())
+                    {
+                        for n in by_site
+                            .get(&(site.well.clone(), site.site))
+                            .into_iter()
+                            .flatten()
+                        {
+                            match cut_crop(
+                                &v.bytes,
+                                images.channels.len(),
+                                images.width,
+                                images.height,
+                                images.dtype.bytes(),
+                                n.x,
+                                n.y,
+                                crops.size,
+                                crops.border,
+                            ) {
+                                CropOutcome::Crop { bytes, padded } => {
+                                    let (cshard, crow) = crop_sink.push(&bytes)?;
+                                    cells.push((
+                                        ConvertedCell {
+                                            well: site.well.clone(),
+                                            site: site.site,
+                                            object: n.object,
+                                            x: n.x,
+                                            y: n.y,
+                                            padded,
+                                            shard: String::new(),
+                                            row: crow,
+                                        },
+                                        cshard,
+                                    ));
+                                }
+                                CropOutcome::SkippedAtBorder => skipped += 1,
+                                CropOutcome::CentreOutside => failed.push(FailedSite {
+                                    well: site.well.clone(),
+                                    site: site.site,
+                                    channel: None,
+                                    path: format!("nucleus {}", n.object),
+                                    reason: if n.x.is_finite() && n.y.is_finite() {
+                                        format!(
+                                            "nucleus centre ({:.1}, {:.1}) outside the {}x{} image; the cell is skipped",
+                                            n.x, n.y, images.width, images.height
+                                        )
+                                    } else {
+                                        "nucleus without a centre (empty Location_Center_X/Y); the cell is skipped".to_string()
+                                    },
+                                }),
+                            }
+                        }
+                    }
                     views.push((
                         ConvertedView {
                             well: site.well.clone(),
@@ -411,7 +554,7 @@ fn convert_plate(
                 Err(f) => failed.push(FailedSite {
                     well: site.well.clone(),
                     site: site.site,
-                    channel: f.channel,
+                    channel: Some(f.channel),
                     path: relative(&f.path, &opts.plates),
                     reason: f.reason,
                 }),
@@ -427,12 +570,50 @@ fn convert_plate(
             v
         })
         .collect();
+    let (cells, crop_shards) = match crop_sink {
+        Some(mut cs) => {
+            cs.finish()?;
+            let cells = cells
+                .into_iter()
+                .map(|(mut c, shard)| {
+                    c.shard = cs.shards[shard as usize].path.clone();
+                    c
+                })
+                .collect();
+            (cells, cs.shards)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let features = match cellprofiler {
+        Some(source) if images.features.enabled => {
+            let f = well_features(source, images.features.level)?;
+            Some(PlateFeatures {
+                names: f.names,
+                wells: f
+                    .wells
+                    .into_iter()
+                    .map(|(w, n, v)| {
+                        (
+                            w,
+                            n,
+                            v.into_iter().map(|x| x.is_finite().then_some(x)).collect(),
+                        )
+                    })
+                    .collect(),
+            })
+        }
+        _ => None,
+    };
     Ok(PlateState {
         plate: plate.to_string(),
         fingerprint,
         views,
         failed,
         shards: sink.shards,
+        cells,
+        crop_shards,
+        crops_skipped_at_border: skipped,
+        features,
         input_files,
         input_bytes,
         input_blake3: digest.finalize().to_hex().to_string(),
@@ -455,19 +636,21 @@ fn write_table(
 
 /// Removes files under `out/views` and plate states that `keep` does not list.
 fn remove_unlisted(out: &Path, keep: &BTreeSet<String>, plates: &BTreeSet<String>) {
-    let views = out.join("views");
-    if let Ok(dirs) = std::fs::read_dir(&views) {
-        for d in dirs.flatten() {
-            let dir = d.path();
-            if let Ok(files) = std::fs::read_dir(&dir) {
-                for f in files.flatten() {
-                    let rel = relative(&f.path(), out);
-                    if !keep.contains(&rel) {
-                        let _ = std::fs::remove_file(f.path());
+    for top in ["views", "crops"] {
+        let views = out.join(top);
+        if let Ok(dirs) = std::fs::read_dir(&views) {
+            for d in dirs.flatten() {
+                let dir = d.path();
+                if let Ok(files) = std::fs::read_dir(&dir) {
+                    for f in files.flatten() {
+                        let rel = relative(&f.path(), out);
+                        if !keep.contains(&rel) {
+                            let _ = std::fs::remove_file(f.path());
+                        }
                     }
                 }
+                let _ = std::fs::remove_dir(&dir); // only when empty
             }
-            let _ = std::fs::remove_dir(&dir); // only when empty
         }
     }
     let state = out.join(crate::images::plate_state::STATE_DIR);
@@ -562,7 +745,22 @@ pub fn convert(
     std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
     let mut states: BTreeMap<String, PlateState> = BTreeMap::new();
     for (plate, sites) in &plates {
-        let (fp, files, bytes) = fingerprint(sites, &settings, &opts.plates, opts.checksum)?;
+        let source = opts
+            .cellprofiler
+            .as_deref()
+            .and_then(|root| find_source(root, plate));
+        if opts.cellprofiler.is_some() && source.is_none() {
+            tracing::warn!(
+                "plate {plate}: no CellProfiler outputs found; no crops or features for it"
+            );
+        }
+        let (fp, files, bytes) = fingerprint(
+            sites,
+            &settings,
+            &opts.plates,
+            opts.checksum,
+            source.as_ref(),
+        )?;
         if let Some(state) = PlateState::reusable(&opts.out, plate, &fp, opts.checksum) {
             report.plates_reused.push(plate.to_string());
             progress(sites.len() as u64);
@@ -570,7 +768,15 @@ pub fn convert(
             continue;
         }
         let t = Instant::now();
-        let state = convert_plate(opts, plate, sites, fp, (files, bytes), progress)?;
+        let state = convert_plate(
+            opts,
+            plate,
+            sites,
+            fp,
+            (files, bytes),
+            source.as_ref(),
+            progress,
+        )?;
         state.save(&opts.out).map_err(io_err(&opts.out))?;
         tracing::debug!(
             "plate {plate}: {} views in {:.2} s",
@@ -630,7 +836,7 @@ pub fn convert(
                 plate: Some(s.plate.clone()),
                 well: Some(f.well.clone()),
                 site: Some(f.site),
-                channel: Some(f.channel.clone()),
+                channel: f.channel.clone(),
                 path: f.path.clone(),
                 reason: f.reason.clone(),
             });
@@ -638,6 +844,85 @@ pub fn convert(
     }
     rejects.sort();
     report.rejects = rejects.len() as u64;
+
+    // Crops of the exported views, and features of their wells.
+    let by_view: BTreeMap<(&str, &str, u32), &crate::dataflow::view_index::ViewRow> = selected
+        .iter()
+        .map(|v| ((v.plate.as_str(), v.well.as_str(), v.site), *v))
+        .collect();
+    let mut cell_rows = Vec::new();
+    let mut skipped = 0;
+    for s in states.values() {
+        skipped += s.crops_skipped_at_border;
+        for c in &s.cells {
+            let Some(v) = by_view.get(&(s.plate.as_str(), c.well.as_str(), c.site)) else {
+                continue;
+            };
+            cell_rows.push(CellTableRow {
+                cell: format!("{}-{}-{}-{}", s.plate, c.well, c.site, c.object),
+                view: format!("{}-{}-{}", s.plate, c.well, c.site),
+                plate: s.plate.clone(),
+                well: c.well.clone(),
+                site: c.site,
+                object: c.object,
+                x: c.x,
+                y: c.y,
+                padded: c.padded,
+                kind: v.kind.name().to_string(),
+                inchikey: v.inchikey.clone(),
+                split: v.split.clone(),
+                shard: c.shard.clone(),
+                row: c.row,
+            });
+        }
+    }
+    cell_rows.sort_by(|a, b| {
+        (&a.plate, &a.well, a.site, a.object).cmp(&(&b.plate, &b.well, b.site, b.object))
+    });
+    report.crops_written = cell_rows.len() as u64;
+    let mut feature_names: Vec<String> = Vec::new();
+    let mut feature_rows: Vec<FeatureTableRow> = Vec::new();
+    let mut well_of: BTreeMap<(&str, &str), &crate::dataflow::view_index::ViewRow> =
+        BTreeMap::new();
+    for v in &selected {
+        well_of
+            .entry((v.plate.as_str(), v.well.as_str()))
+            .or_insert(*v);
+    }
+    for s in states.values() {
+        let Some(f) = &s.features else { continue };
+        let index: Vec<usize> = f
+            .names
+            .iter()
+            .map(|n| match feature_names.iter().position(|x| x == n) {
+                Some(i) => i,
+                None => {
+                    feature_names.push(n.clone());
+                    feature_names.len() - 1
+                }
+            })
+            .collect();
+        for (well, n, values) in &f.wells {
+            let Some(v) = well_of.get(&(s.plate.as_str(), well.as_str())) else {
+                continue;
+            };
+            let mut placed = vec![None; feature_names.len()];
+            for (k, value) in index.iter().zip(values) {
+                placed[*k] = *value;
+            }
+            feature_rows.push(FeatureTableRow {
+                plate: s.plate.clone(),
+                well: well.clone(),
+                n_objects: *n,
+                kind: v.kind.name().to_string(),
+                broad_sample: v.broad_sample.clone(),
+                inchikey: v.inchikey.clone(),
+                split: v.split.clone(),
+                values: placed,
+            });
+        }
+    }
+    report.feature_wells = feature_rows.len() as u64;
 
     let out = &opts.out;
     let mut files = vec![
@@ -655,6 +940,22 @@ pub fn convert(
             "incomplete_wells",
         )?,
     ];
+    if opts.cellprofiler.is_some() && images.crops.enabled {
+        files.push(write_table(
+            out,
+            "cells.parquet",
+            cells_batch(&cell_rows),
+            "cells",
+        )?);
+    }
+    if opts.cellprofiler.is_some() && images.features.enabled {
+        files.push(write_table(
+            out,
+            "features.parquet",
+            features_batch(&feature_names, &feature_rows),
+            "features",
+        )?);
+    }
     let pipeline_path = out.join("pipeline.toml");
     let mut f = AtomicFile::create(&pipeline_path).map_err(io_err(&pipeline_path))?;
     f.write_all(opts.pipeline.text.as_bytes())
@@ -663,6 +964,7 @@ pub fn convert(
     files.push(entry(out, "pipeline.toml", None).map_err(io_err(&pipeline_path))?);
     for s in states.values() {
         files.extend(s.shards.iter().cloned());
+        files.extend(s.crop_shards.iter().cloned());
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
@@ -673,6 +975,12 @@ pub fn convert(
     stats.insert("rejects".to_string(), report.rejects);
     stats.insert("incomplete_wells".to_string(), report.incomplete_wells);
     stats.insert("other_files".to_string(), scan.other_files);
+    if opts.cellprofiler.is_some() {
+        stats.insert("crops_written".to_string(), report.crops_written);
+        stats.insert("crops_skipped_at_border".to_string(), skipped);
+        stats.insert("feature_wells".to_string(), report.feature_wells);
+        stats.insert("feature_columns".to_string(), feature_names.len() as u64);
+    }
     for kind in [
         ViewKind::Labelled,
         ViewKind::Unlabelled,
@@ -707,6 +1015,8 @@ pub fn convert(
                 input_files: s.input_files,
                 input_bytes: s.input_bytes,
                 input_blake3: s.input_blake3.clone(),
+                crops: s.cells.len() as u64,
+                crops_skipped_at_border: s.crops_skipped_at_border,
             })
             .collect(),
         stats,

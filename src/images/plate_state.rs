@@ -44,12 +44,42 @@ pub struct FailedSite {
     pub well: String,
     /// Site.
     pub site: u32,
-    /// The channel whose file failed.
-    pub channel: String,
+    /// The channel whose file failed (none for a nucleus outside the image).
+    pub channel: Option<String>,
     /// The file, relative to the plate source when possible.
     pub path: String,
     /// Why.
     pub reason: String,
+}
+
+/// One single-cell crop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvertedCell {
+    /// Well.
+    pub well: String,
+    /// Site.
+    pub site: u32,
+    /// CellProfiler's ObjectNumber of the nucleus.
+    pub object: i64,
+    /// Nucleus centre x (pixels).
+    pub x: f64,
+    /// Nucleus centre y.
+    pub y: f64,
+    /// Part of the crop is zero padding.
+    pub padded: bool,
+    /// Crop shard, relative to the export.
+    pub shard: String,
+    /// Row in it.
+    pub row: u32,
+}
+
+/// Per-well CellProfiler feature means of a plate (`None`: no value).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlateFeatures {
+    /// Feature names.
+    pub names: Vec<String>,
+    /// (well, objects averaged, means).
+    pub wells: Vec<(String, u64, Vec<Option<f64>>)>,
 }
 
 /// A converted plate.
@@ -65,6 +95,18 @@ pub struct PlateState {
     pub failed: Vec<FailedSite>,
     /// Shards written (paths relative to the export).
     pub shards: Vec<FileEntry>,
+    /// Single-cell crops, in crop shard order.
+    #[serde(default)]
+    pub cells: Vec<ConvertedCell>,
+    /// Crop shards.
+    #[serde(default)]
+    pub crop_shards: Vec<FileEntry>,
+    /// Nuclei left out because their crop crossed the border (policy `skip`).
+    #[serde(default)]
+    pub crops_skipped_at_border: u64,
+    /// CellProfiler features per well.
+    #[serde(default)]
+    pub features: Option<PlateFeatures>,
     /// Source files read.
     pub input_files: u64,
     /// Their bytes.
@@ -91,7 +133,7 @@ impl PlateState {
         if state.fingerprint != fingerprint || state.plate != plate {
             return None;
         }
-        for s in &state.shards {
+        for s in state.shards.iter().chain(&state.crop_shards) {
             let path = out.join(&s.path);
             if verify {
                 let (hash, bytes) = hash_file(&path).ok()?;

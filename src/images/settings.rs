@@ -88,6 +88,63 @@ pub struct ChannelMap {
     pub channel_map: BTreeMap<String, String>,
 }
 
+/// What to do with a nucleus whose crop would cross the image border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BorderPolicy {
+    /// Leave the cell out (counted in the manifest).
+    Skip,
+    /// Keep it, the outside filled with zeros.
+    Pad,
+}
+
+/// `[images.crops]`: single-cell crops for SC-CNN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CropSettings {
+    /// Cut crops when CellProfiler outputs are given.
+    pub enabled: bool,
+    /// Side of the square crop, pixels (even).
+    pub size: u32,
+    /// Cells near the border.
+    pub border: BorderPolicy,
+    /// Crops per shard file.
+    pub crops_per_shard: u32,
+}
+
+impl Default for CropSettings {
+    fn default() -> Self {
+        CropSettings {
+            enabled: true,
+            size: 96,
+            border: BorderPolicy::Skip,
+            crops_per_shard: 1024,
+        }
+    }
+}
+
+/// `[images.features]`: CellProfiler features per well for the FNN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeatureSettings {
+    /// Write `features.parquet` when CellProfiler outputs are given.
+    pub enabled: bool,
+    /// Average per-cell features (`cell`) or per-image ones (`image`).
+    pub level: crate::sources::cellprofiler::FeatureLevel,
+    /// The aggregate (only `mean`).
+    pub aggregate: String,
+}
+
+impl Default for FeatureSettings {
+    fn default() -> Self {
+        FeatureSettings {
+            enabled: true,
+            level: crate::sources::cellprofiler::FeatureLevel::Cell,
+            aggregate: "mean".into(),
+        }
+    }
+}
+
 /// `[images]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -116,6 +173,10 @@ pub struct ImagesSection {
     pub phenix: ChannelMap,
     /// `[images.load_data]`: column suffix after `FileName_` (`OrigDNA`..) -> stain.
     pub load_data: ChannelMap,
+    /// `[images.crops]`.
+    pub crops: CropSettings,
+    /// `[images.features]`.
+    pub features: FeatureSettings,
 }
 
 fn map(pairs: &[(&str, &str)]) -> ChannelMap {
@@ -164,6 +225,8 @@ impl Default for ImagesSection {
                 ("OrigAGP", "AGP"),
                 ("OrigMito", "Mito"),
             ]),
+            crops: CropSettings::default(),
+            features: FeatureSettings::default(),
         }
     }
 }
@@ -242,6 +305,21 @@ impl ImagesSection {
         }
         if !(0.0..100.0).contains(&self.saturated_percent) {
             return Err("images.saturated_percent must be in [0, 100)".into());
+        }
+        let c = &self.crops;
+        if c.size == 0 || !c.size.is_multiple_of(2) || c.size > self.height.min(self.width) {
+            return Err(
+                "images.crops.size must be even, at least 2 and at most the view size".into(),
+            );
+        }
+        if c.crops_per_shard == 0 {
+            return Err("images.crops.crops_per_shard must be at least 1".into());
+        }
+        if self.features.aggregate != "mean" {
+            return Err(format!(
+                "images.features.aggregate {:?}: only \"mean\" is supported",
+                self.features.aggregate
+            ));
         }
         if self.views_per_shard == 0 {
             return Err("images.views_per_shard must be at least 1".into());
