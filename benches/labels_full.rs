@@ -21,85 +21,11 @@
 //! (`ASSAYFLOW_BENCH_PANDAS=0` skips them too). Timings include process start-up and, for the
 //! build, reading the Cell Painting metadata; the page cache is warm after the first round.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
-const EXE: &str = env!("CARGO_BIN_EXE_assayflow");
-
-fn env_path(var: &str, default: &str) -> PathBuf {
-    std::env::var_os(var).map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join(default),
-        PathBuf::from,
-    )
-}
-
-/// One measured command: wall seconds and peak resident set (MiB, of the largest process in
-/// the command's tree as GNU time reports it; `None` without /usr/bin/time).
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    seconds: f64,
-    peak_mib: Option<f64>,
-}
-
-fn has_gnu_time() -> bool {
-    Command::new("/usr/bin/time")
-        .args(["-f", "%e", "true"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Runs `program args`; exit codes in `ok` count as success. Returns its timing.
-fn measure(program: &str, args: &[&str], ok: &[i32], gnu_time: bool) -> Run {
-    let marker = std::env::temp_dir().join(format!("assayflow-bench-time-{}", std::process::id()));
-    let mut cmd = if gnu_time {
-        let mut c = Command::new("/usr/bin/time");
-        c.arg("-f").arg("%e %M").arg("-o").arg(&marker).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    cmd.args(args);
-    let started = Instant::now();
-    let out = cmd.output().expect("start a benchmark step");
-    let seconds = started.elapsed().as_secs_f64();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        ok.contains(&code),
-        "{program} {}: exit {code}\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut run = Run {
-        seconds,
-        peak_mib: None,
-    };
-    if gnu_time && let Ok(text) = std::fs::read_to_string(&marker) {
-        // GNU time puts "Command exited with non-zero status N" first when the exit is not 0.
-        let mut fields = text.lines().last().unwrap_or("").split_whitespace();
-        if let (Some(e), Some(m)) = (fields.next(), fields.next()) {
-            run.seconds = e.parse().unwrap_or(seconds);
-            run.peak_mib = m.parse::<f64>().ok().map(|kb| kb / 1024.0);
-        }
-        let _ = std::fs::remove_file(&marker);
-    }
-    run
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn fresh(dir: &Path) {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).expect("remove an old output");
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
+mod common;
+use common::{EXE, Run, env_path, fresh, has_gnu_time, measure, median, s};
 
 /// The relative paths and bytes of every file under `dir`, sorted.
 fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {

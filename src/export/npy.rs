@@ -1,16 +1,20 @@
 //! `.npy` files (numpy format 1.0) written atomically, so that `numpy.load(path,
 //! mmap_mode="r")` maps a shard without copying. [`NpyWriter`] streams rows of a C-ordered
-//! array whose first dimension is only known at the end: the header is written with room for
-//! any row count and rewritten with the real one on [`NpyWriter::commit`].
+//! array whose first dimension is expected, not promised: the header is written with the
+//! expected row count (in a fixed-size header) and the file's blake3 is computed as the bytes
+//! go out; if fewer rows came, [`NpyWriter::commit`] rewrites the header and the caller hashes
+//! the file instead.
 //!
 //! ```
 //! use assayflow::export::npy::NpyWriter;
 //! let dir = std::env::temp_dir().join(format!("npy-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
-//! let mut w = NpyWriter::create(dir.join("a.npy"), "<u2", &[2, 3]).unwrap();
+//! let mut w = NpyWriter::create(dir.join("a.npy"), "<u2", &[2, 3], 1).unwrap();
 //! w.write_row(&[1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0]).unwrap();
-//! assert_eq!(w.commit().unwrap(), 1);
+//! let (rows, hash) = w.commit().unwrap();
+//! assert_eq!(rows, 1);
 //! let bytes = std::fs::read(dir.join("a.npy")).unwrap();
+//! assert_eq!(hash.unwrap(), blake3::hash(&bytes).to_hex().to_string());
 //! assert_eq!(&bytes[..6], b"\x93NUMPY");
 //! assert_eq!(bytes.len() % 64, (12 % 64));
 //! std::fs::remove_dir_all(&dir).unwrap();
@@ -59,11 +63,19 @@ pub struct NpyWriter {
     row_shape: Vec<u64>,
     row_bytes: usize,
     rows: u64,
+    expected: u64,
+    hasher: blake3::Hasher,
 }
 
 impl NpyWriter {
-    /// Starts `path` for rows of `row_shape` elements of `descr` (`<u2` or `|u1`).
-    pub fn create(path: impl AsRef<Path>, descr: &str, row_shape: &[u64]) -> io::Result<NpyWriter> {
+    /// Starts `path` for rows of `row_shape` elements of `descr` (`<u2` or `|u1`), expecting
+    /// `expected_rows` rows.
+    pub fn create(
+        path: impl AsRef<Path>,
+        descr: &str,
+        row_shape: &[u64],
+        expected_rows: u64,
+    ) -> io::Result<NpyWriter> {
         let item = match descr {
             "<u2" => 2,
             "|u1" => 1,
@@ -75,13 +87,18 @@ impl NpyWriter {
             }
         };
         let mut file = AtomicFile::create(path)?;
-        file.write_all(&header(descr, 0, row_shape)?)?;
+        let head = header(descr, expected_rows, row_shape)?;
+        file.write_all(&head)?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&head);
         Ok(NpyWriter {
             file,
             descr: descr.to_string(),
             row_bytes: item * row_shape.iter().product::<u64>() as usize,
             row_shape: row_shape.to_vec(),
             rows: 0,
+            expected: expected_rows,
+            hasher,
         })
     }
 
@@ -94,6 +111,7 @@ impl NpyWriter {
             ));
         }
         self.file.write_all(bytes)?;
+        self.hasher.update(bytes);
         self.rows += 1;
         Ok(())
     }
@@ -103,13 +121,20 @@ impl NpyWriter {
         self.rows
     }
 
-    /// Writes the final header and moves the file into place; returns the row count.
-    pub fn commit(mut self) -> io::Result<u64> {
-        let head = header(&self.descr, self.rows, &self.row_shape)?;
-        self.file.seek(SeekFrom::Start(0))?;
-        self.file.write_all(&head)?;
+    /// Moves the file into place; returns the row count and, when the expected number of rows
+    /// came, the file's blake3 (hex). Otherwise the header is rewritten with the real count and
+    /// the hash is `None` (hash the file).
+    pub fn commit(mut self) -> io::Result<(u64, Option<String>)> {
+        let hash = if self.rows == self.expected {
+            Some(self.hasher.finalize().to_hex().to_string())
+        } else {
+            let head = header(&self.descr, self.rows, &self.row_shape)?;
+            self.file.seek(SeekFrom::Start(0))?;
+            self.file.write_all(&head)?;
+            None
+        };
         self.file.commit()?;
-        Ok(self.rows)
+        Ok((self.rows, hash))
     }
 }
 

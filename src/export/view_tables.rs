@@ -41,8 +41,8 @@ pub struct ViewTableRow {
     pub row: u32,
     /// Statistics, in output channel order.
     pub stats: ChannelStats,
-    /// blake3 over the source files' digests.
-    pub source_blake3: String,
+    /// blake3 over the source files' digests (with `--checksum`).
+    pub source_blake3: Option<String>,
 }
 
 /// One row of a view export's `rejects.parquet`.
@@ -84,7 +84,7 @@ pub fn views_schema() -> Arc<Schema> {
         Field::new("channel_max", list(DataType::UInt16), false),
         Field::new("channel_mean", list(DataType::Float64), false),
         Field::new("channel_threshold", list(DataType::UInt16), false),
-        Field::new("source_blake3", DataType::Utf8, false),
+        Field::new("source_blake3", DataType::Utf8, true),
     ]))
 }
 
@@ -123,7 +123,7 @@ pub fn views_batch(rows: &[ViewTableRow]) -> Result<RecordBatch, ArrowError> {
     }
     let mut digest = StringBuilder::new();
     for r in rows {
-        digest.append_value(&r.source_blake3);
+        digest.append_option(r.source_blake3.as_deref());
     }
     let mut s = s.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
     let mut next = || {

@@ -336,6 +336,7 @@ fn decode_batch(
     sites: &[&SiteImages],
     images: &ImagesSection,
     workers: usize,
+    content_digest: bool,
 ) -> Vec<Result<DecodedView, DecodeFailure>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut parts: Vec<(usize, Result<DecodedView, DecodeFailure>)> = std::thread::scope(|s| {
@@ -346,7 +347,7 @@ fn decode_batch(
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(site) = sites.get(i) else { break };
-                        done.push((i, decode_view(&site.files, images)));
+                        done.push((i, decode_view(&site.files, images, content_digest)));
                     }
                     done
                 })
@@ -370,6 +371,10 @@ struct ShardSink {
     writer: Option<NpyWriter>,
     index: u32,
     shards: Vec<FileEntry>,
+    /// Rows still to come, when known (views: the plate's sites not yet written or failed);
+    /// a shard's header then states its row count from the start and its hash is computed
+    /// while writing.
+    remaining: Option<u64>,
 }
 
 impl ShardSink {
@@ -391,14 +396,30 @@ impl ShardSink {
             writer: None,
             index: 0,
             shards: Vec::new(),
+            remaining: None,
         })
+    }
+
+    /// One expected row will not come (its site failed).
+    fn skip_one(&mut self) {
+        if let Some(r) = self.remaining.as_mut() {
+            *r = r.saturating_sub(1);
+        }
     }
 
     fn push(&mut self, bytes: &[u8]) -> Result<(u32, u32), ConvertError> {
         if self.writer.is_none() {
             let path = self.dir.join(format!("part-{:05}.npy", self.index));
-            self.writer =
-                Some(NpyWriter::create(&path, self.descr, &self.shape).map_err(io_err(&path))?);
+            let expected = self
+                .remaining
+                .map_or(self.per_shard, |r| r.min(self.per_shard));
+            self.writer = Some(
+                NpyWriter::create(&path, self.descr, &self.shape, expected)
+                    .map_err(io_err(&path))?,
+            );
+        }
+        if let Some(r) = self.remaining.as_mut() {
+            *r = r.saturating_sub(1);
         }
         let shard = self.index;
         let w = self.writer.as_mut().ok_or_else(|| ConvertError::Io {
@@ -418,8 +439,11 @@ impl ShardSink {
             return Ok(());
         };
         let path = self.dir.join(format!("part-{:05}.npy", self.index));
-        let rows = w.commit().map_err(io_err(&path))?;
-        let (hash, bytes) = hash_file(&path).map_err(io_err(&path))?;
+        let (rows, hash) = w.commit().map_err(io_err(&path))?;
+        let (hash, bytes) = match hash {
+            Some(h) => (h, std::fs::metadata(&path).map_err(io_err(&path))?.len()),
+            None => hash_file(&path).map_err(io_err(&path))?,
+        };
         let name = format!("part-{:05}-{}.npy", self.index, &hash[..12]);
         std::fs::rename(&path, self.dir.join(&name)).map_err(io_err(&path))?;
         self.shards.push(FileEntry {
@@ -481,20 +505,46 @@ fn convert_plate(
     let mut failed = Vec::new();
     let mut digest = blake3::Hasher::new();
     let batch = opts.workers.max(1) * DEFAULT_VIEWS_PER_WORKER_BATCH;
-    for chunk in sites.chunks(batch) {
-        for (site, result) in chunk.iter().zip(decode_batch(chunk, images, opts.workers)) {
-            match result {
-                Ok(v) => {
-                    let (shard, row) = sink.push(&v.bytes)?;
-                    digest.update(v.source_blake3.as_bytes());
-                    if let (Some(by_site), Some(crop_sink)) = (&nuclei_by_site, crop_sink.as_mut())
-                    {
-                        for n in by_site
-                            .get(&(site.well.clone(), site.site))
-                            .into_iter()
-                            .flatten()
+    sink.remaining = Some(sites.len() as u64);
+    // Decoding (worker threads, one batch ahead) overlaps writing (this thread).
+    std::thread::scope(|scope| -> Result<(), ConvertError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let workers = opts.workers;
+        let checksum = opts.checksum;
+        scope.spawn(move || {
+            for chunk in sites.chunks(batch) {
+                if tx
+                    .send((chunk, decode_batch(chunk, images, workers, checksum)))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        for (chunk, results) in rx {
+            for (site, result) in chunk.iter().zip(results) {
+                match result {
+                    Ok(v) => {
+                        let (shard, row) = sink.push(&v.bytes)?;
+                        if let Some(d) = &v.source_blake3 {
+                            digest.update(d.as_bytes());
+                        } else {
+                            for f in &site.files {
+                                digest.update(relative(f, &opts.plates).as_bytes());
+                                digest.update(
+                                    &std::fs::metadata(f).map_or(0, |m| m.len()).to_le_bytes(),
+                                );
+                            }
+                        }
+                        if let (Some(by_site), Some(crop_sink)) =
+                            (&nuclei_by_site, crop_sink.as_mut())
                         {
-                            match cut_crop(
+                            for n in by_site
+                                .get(&(site.well.clone(), site.site))
+                                .into_iter()
+                                .flatten()
+                            {
+                                match cut_crop(
                                 &v.bytes,
                                 images.channels.len(),
                                 images.width,
@@ -537,31 +587,36 @@ fn convert_plate(
                                     },
                                 }),
                             }
+                            }
                         }
+                        views.push((
+                            ConvertedView {
+                                well: site.well.clone(),
+                                site: site.site,
+                                shard: String::new(),
+                                row,
+                                stats: v.stats,
+                                source_blake3: v.source_blake3,
+                            },
+                            shard,
+                        ));
                     }
-                    views.push((
-                        ConvertedView {
+                    Err(f) => {
+                        sink.skip_one();
+                        failed.push(FailedSite {
                             well: site.well.clone(),
                             site: site.site,
-                            shard: String::new(),
-                            row,
-                            stats: v.stats,
-                            source_blake3: v.source_blake3,
-                        },
-                        shard,
-                    ));
+                            channel: Some(f.channel),
+                            path: relative(&f.path, &opts.plates),
+                            reason: f.reason,
+                        })
+                    }
                 }
-                Err(f) => failed.push(FailedSite {
-                    well: site.well.clone(),
-                    site: site.site,
-                    channel: Some(f.channel),
-                    path: relative(&f.path, &opts.plates),
-                    reason: f.reason,
-                }),
             }
+            progress(chunk.len() as u64);
         }
-        progress(chunk.len() as u64);
-    }
+        Ok(())
+    })?;
     sink.finish()?;
     let views = views
         .into_iter()

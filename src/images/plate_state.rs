@@ -33,8 +33,9 @@ pub struct ConvertedView {
     pub row: u32,
     /// Per-channel statistics.
     pub stats: ChannelStats,
-    /// blake3 over the source files' digests.
-    pub source_blake3: String,
+    /// blake3 over the source files' digests (with `--checksum`).
+    #[serde(default)]
+    pub source_blake3: Option<String>,
 }
 
 /// A site of the plate that could not be converted.
@@ -111,7 +112,8 @@ pub struct PlateState {
     pub input_files: u64,
     /// Their bytes.
     pub input_bytes: u64,
-    /// blake3 over every converted view's source digest, in order.
+    /// blake3 over the plate's inputs: every converted view's content digest in order (with
+    /// `--checksum`), else every file's relative path and size.
     pub input_blake3: String,
 }
 

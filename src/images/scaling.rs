@@ -50,6 +50,61 @@ pub fn saturation_threshold(pixels: &[u16], saturated_percent: f64) -> u16 {
     0
 }
 
+/// Largest count of saturated pixels [`channel_summary`] tracks directly; above it the
+/// threshold comes from a histogram.
+pub const DEFAULT_TOP_TRACKED: usize = 64;
+
+/// One pass over a channel: (min, max, sum, saturation threshold). Equal to
+/// `saturation_threshold` and the obvious min/max/sum, but the few brightest pixels are kept in
+/// a small sorted array instead of a 65,536-bin histogram (one compare per pixel).
+pub fn channel_summary(pixels: &[u16], saturated_percent: f64) -> (u16, u16, u64, u16) {
+    let n = saturated_count(pixels.len(), saturated_percent);
+    if n > DEFAULT_TOP_TRACKED {
+        let (mut lo, mut hi, mut sum) = (u16::MAX, 0u16, 0u64);
+        for &p in pixels {
+            lo = lo.min(p);
+            hi = hi.max(p);
+            sum += u64::from(p);
+        }
+        return (lo, hi, sum, saturation_threshold(pixels, saturated_percent));
+    }
+    // Pass 1 (vectorised): min, max, sum.
+    let (lo, hi, sum) = pixels
+        .chunks(4096)
+        .fold((u16::MAX, 0u16, 0u64), |(lo, hi, sum), c| {
+            let (mut l, mut h, mut s) = (u16::MAX, 0u16, 0u32);
+            for &p in c {
+                l = l.min(p);
+                h = h.max(p);
+                s += u32::from(p);
+            }
+            (lo.min(l), hi.max(h), sum + u64::from(s))
+        });
+    if pixels.is_empty() {
+        return (0, 0, 0, 0);
+    }
+    if n == 0 {
+        return (lo, hi, sum, hi);
+    }
+    // Pass 2: the n brightest, in a small ascending array; once it is full a pixel enters
+    // only when brighter than its smallest (rare: the branch predicts well).
+    let mut top = [0u16; DEFAULT_TOP_TRACKED];
+    let mut filled = 0usize;
+    for &p in pixels {
+        if filled < n {
+            let at = top[..filled].partition_point(|&t| t < p);
+            top.copy_within(at..filled, at + 1);
+            top[at] = p;
+            filled += 1;
+        } else if p > top[0] {
+            let at = top[..n].partition_point(|&t| t < p);
+            top.copy_within(1..at, 0);
+            top[at - 1] = p;
+        }
+    }
+    (lo, hi, sum, top[0])
+}
+
 /// Scales `pixels` into `out` with threshold `t` (see the module docs).
 pub fn scale_to_u8(pixels: &[u16], threshold: u16, out: &mut [u8]) {
     if threshold == 0 {
@@ -73,6 +128,25 @@ mod tests {
         assert_eq!(saturated_count(1080 * 1080, DEFAULT_SATURATED_PERCENT), 33);
         assert_eq!(saturated_count(250, 1.0), 2); // 2.5 -> 2
         assert_eq!(saturated_count(350, 1.0), 4); // 3.5 -> 4
+    }
+
+    #[test]
+    fn one_pass_summary_equals_the_histogram_threshold() {
+        let mut rng = crate::rng::SplitMix64::new(3);
+        for len in [0usize, 1, 5, 100, 5000, 361_920] {
+            let px: Vec<u16> = (0..len)
+                .map(|_| (rng.below(4096) as u16).saturating_mul(1 + rng.below(3) as u16))
+                .collect();
+            for percent in [0.0, DEFAULT_SATURATED_PERCENT, 0.5, 1.0, 5.0] {
+                let (lo, hi, sum, t) = channel_summary(&px, percent);
+                assert_eq!(t, saturation_threshold(&px, percent), "{len} {percent}");
+                assert_eq!(hi, px.iter().copied().max().unwrap_or(0));
+                if len > 0 {
+                    assert_eq!(lo, px.iter().copied().min().unwrap_or(0));
+                }
+                assert_eq!(sum, px.iter().map(|&p| u64::from(p)).sum::<u64>());
+            }
+        }
     }
 
     #[test]
