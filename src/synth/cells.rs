@@ -486,4 +486,38 @@ mod tests {
         let fewer = draw_site(&spec(vec![], 0.7));
         assert!(fewer.cells.len() < base.cells.len() / 2);
     }
+
+    /// What the paper's Figure 5 is about: a phenotype in a few cells hardly moves the well
+    /// average a feature-based model sees, while the cells themselves stand far out.
+    #[test]
+    fn a_sparse_phenotype_hides_in_the_average_but_not_in_cells() {
+        let sparse = Effect {
+            channel: 4,
+            kind: EffectKind::Brighter,
+            strength: 1.0,
+            cell_fraction: 0.08,
+        };
+        let mito = |c: &CellMeasure| c.cytoplasm_mean[4];
+        let (mut base, mut treated) = (Vec::new(), Vec::new());
+        for seed in 0..6 {
+            let mut sp = spec(vec![], 0.0);
+            sp.seed = seed;
+            base.extend(draw_site(&sp).cells);
+            sp.effects = vec![sparse];
+            treated.extend(draw_site(&sp).cells);
+        }
+        let mean = |v: &[CellMeasure]| v.iter().map(mito).sum::<f64>() / v.len() as f64;
+        let shift = mean(&treated) / mean(&base) - 1.0;
+        let mut sorted: Vec<f64> = base.iter().map(mito).collect();
+        sorted.sort_by(f64::total_cmp);
+        let p99 = sorted[sorted.len() * 99 / 100];
+        let outliers = |v: &[CellMeasure]| v.iter().filter(|c| mito(c) > p99).count() as f64 / v.len() as f64;
+        assert!(shift < 0.15, "the well mean moves by {:.0}%", shift * 100.0);
+        assert!(
+            outliers(&treated) > 5.0 * outliers(&base).max(0.005),
+            "{} vs {}",
+            outliers(&treated),
+            outliers(&base)
+        );
+    }
 }
