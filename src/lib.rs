@@ -5,7 +5,11 @@
 //! - [`chem`]: SMILES -> standard InChIKey, matching RDKit and ChEMBL;
 //! - [`sources`]: readers of input files into typed records plus rejects;
 //! - [`dataflow`]: timely dataflows that spread work over workers and processes;
-//! - [`export`]: writers of the tables the tool produces (TSV, Parquet), atomically.
+//! - [`labels`]: the label build and refresh (Cell Painting compounds x a ChEMBL release);
+//! - [`images`]: plates of TIFFs -> view shards, crops and features;
+//! - [`synth`]: the generated world in the real formats;
+//! - [`export`]: writers of the tables the tool produces (TSV, Parquet), atomically;
+//! - `train` (cargo feature `torch`): the libtorch trainer.
 
 pub mod atomic_file;
 pub mod chem;
@@ -17,3 +21,5 @@ pub mod pipeline;
 pub mod rng;
 pub mod sources;
 pub mod synth;
+#[cfg(feature = "torch")]
+pub mod train;

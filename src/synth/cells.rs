@@ -511,7 +511,8 @@ mod tests {
         let mut sorted: Vec<f64> = base.iter().map(mito).collect();
         sorted.sort_by(f64::total_cmp);
         let p99 = sorted[sorted.len() * 99 / 100];
-        let outliers = |v: &[CellMeasure]| v.iter().filter(|c| mito(c) > p99).count() as f64 / v.len() as f64;
+        let outliers =
+            |v: &[CellMeasure]| v.iter().filter(|c| mito(c) > p99).count() as f64 / v.len() as f64;
         assert!(shift < 0.15, "the well mean moves by {:.0}%", shift * 100.0);
         assert!(
             outliers(&treated) > 5.0 * outliers(&base).max(0.005),

@@ -1,0 +1,8 @@
+//! The trainer (cargo feature `torch`): libtorch through tch, CUDA when present.
+//!
+//! - [`models`]: the paper's architectures, one file each, with their exact parameter counts.
+//!
+//! The trainer reads only what a view export holds (shards, indexes, labels): never SMILES,
+//! ChEMBL or TIFFs. The staged loader, the loop, checkpoints and prediction follow (issue 6).
+
+pub mod models;
