@@ -528,6 +528,16 @@ fn bad_files_become_rejects_and_nothing_else_is_lost() {
     let m = ViewManifest::load(&out).expect("manifest");
     assert_eq!(m.stats["rejects"], 6);
     assert_eq!(m.stats["views_written"], 1);
+
+    // A label export is never written over.
+    let o = convert(&plates, &p, &world().1, "1");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("is not a view export's (assayflow-label-export/1)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     std::fs::remove_dir_all(&dir).expect("clean");
 }
 

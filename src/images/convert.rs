@@ -733,6 +733,23 @@ pub fn convert(
     let images = &opts.pipeline.images;
     let mut report = ConvertReport::default();
 
+    // Updating in place is for view exports only: never write over another kind of output.
+    let existing = opts.out.join(MANIFEST);
+    if existing.is_file() {
+        let text = std::fs::read_to_string(&existing).map_err(io_err(&existing))?;
+        let format = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["format"].as_str().map(String::from));
+        if format.as_deref() != Some(VIEW_EXPORT_FORMAT) {
+            return Err(ConvertError::Io {
+                path: opts.out.display().to_string(),
+                source: std::io::Error::other(format!(
+                    "holds a manifest.json that is not a view export's ({}); choose another --out",
+                    format.unwrap_or_else(|| "unreadable".into())
+                )),
+            });
+        }
+    }
     let scan = scan_plates(&opts.plates, images)?;
     report.sites_found = scan.sites.len() as u64;
     let layout = match opts.pipeline.cellpainting.layout {
