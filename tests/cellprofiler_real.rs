@@ -68,7 +68,9 @@ fn sqlite_backend_features_and_nuclei_equal_pandas() {
         &fx["sqlite"]["image_wells"],
         "images",
     );
-    let got = nuclei(&source).expect("nuclei");
+    let read = nuclei(&source).expect("nuclei");
+    assert!(read.problems.is_empty(), "{:?}", read.problems);
+    let got = read.nuclei;
     let expected = fx["sqlite"]["nuclei"].as_array().expect("nuclei");
     assert_eq!(got.len(), expected.len());
     for (n, e) in got.iter().zip(expected) {
@@ -91,7 +93,9 @@ fn per_site_csv_features_and_nuclei_equal_pandas() {
     same(&got, &fx["csv"]["names"], &fx["csv"]["wells"], "csv");
     assert_eq!(got.wells[0].1, fx["csv"]["cells"].as_u64().expect("cells"));
     let n = nuclei(&source).expect("nuclei");
+    assert!(n.problems.is_empty(), "{:?}", n.problems);
     for (got, e) in n
+        .nuclei
         .iter()
         .zip(fx["csv"]["nuclei_first"].as_array().expect("first"))
     {
@@ -101,4 +105,79 @@ fn per_site_csv_features_and_nuclei_equal_pandas() {
             (e[1].as_f64().expect("x"), e[2].as_f64().expect("y"))
         );
     }
+}
+
+/// Rows whose image has no usable well, or whose object number is unreadable, are returned as
+/// problems naming the record (they become reject rows), never dropped silently.
+#[test]
+fn unusable_rows_are_named_problems() {
+    let dir = std::env::temp_dir().join(format!("assayflow-cp-problems-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = dir.join("P1.sqlite");
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    conn.execute_batch(
+        "CREATE TABLE Image (TableNumber TEXT, ImageNumber INTEGER, Image_Metadata_Well TEXT, \
+             Image_Metadata_Site INTEGER, Image_Count_Cells FLOAT);
+         CREATE TABLE Nuclei (TableNumber TEXT, ImageNumber INTEGER, ObjectNumber INTEGER, \
+             Nuclei_Location_Center_X FLOAT, Nuclei_Location_Center_Y FLOAT, Nuclei_AreaShape_Area FLOAT);
+         CREATE TABLE Cells (TableNumber TEXT, ImageNumber INTEGER, ObjectNumber INTEGER, Cells_AreaShape_Area FLOAT);
+         CREATE TABLE Cytoplasm (TableNumber TEXT, ImageNumber INTEGER, ObjectNumber INTEGER, Cytoplasm_AreaShape_Area FLOAT);
+         INSERT INTO Image VALUES ('t', 1, 'A01', 1, 2), ('t', 2, NULL, 1, 1);
+         INSERT INTO Nuclei VALUES ('t', 1, 1, 10.5, 20.5, 100), ('t', 1, 2, 30, 40, 120), ('t', 2, 1, 5, 5, 90);
+         INSERT INTO Cells VALUES ('t', 1, 1, 300), ('t', 1, 2, 500), ('t', 2, 1, 700);
+         INSERT INTO Cytoplasm VALUES ('t', 1, 1, 200), ('t', 1, 2, 380), ('t', 2, 1, 610);",
+    )
+    .expect("tables");
+    drop(conn);
+    let source = CellProfilerSource::Sqlite(db);
+    let read = nuclei(&source).expect("nuclei");
+    assert_eq!(read.nuclei.len(), 2);
+    assert_eq!(read.problems.len(), 1);
+    assert!(
+        read.problems[0]
+            .record
+            .ends_with("(Nuclei ImageNumber 2, ObjectNumber 1)")
+    );
+    assert!(read.problems[0].reason.contains("no usable well (None)"));
+    let f = well_features(&source, FeatureLevel::Cell).expect("features");
+    assert_eq!(f.wells.len(), 1);
+    assert_eq!(f.wells[0].0, "A01");
+    let area = f
+        .names
+        .iter()
+        .position(|n| n == "Cells_AreaShape_Area")
+        .expect("column");
+    assert_eq!(f.wells[0].2[area], 400.0);
+    assert_eq!(
+        f.problems.len(),
+        3,
+        "one per object table: {:?}",
+        f.problems
+    );
+    assert!(
+        f.problems[0]
+            .reason
+            .starts_with("1 object(s) whose Image_Metadata_Well None")
+    );
+
+    let site = dir.join("P2-B03-2");
+    std::fs::create_dir_all(&site).expect("dir");
+    std::fs::write(
+        site.join("Nuclei.csv"),
+        "ImageNumber,ObjectNumber,Location_Center_X,Location_Center_Y\n1,1,3.5,4.5\n1,x,1,1\n",
+    )
+    .expect("csv");
+    let read = nuclei(&CellProfilerSource::CsvSites(vec![site.clone()])).expect("nuclei");
+    assert_eq!(read.nuclei.len(), 1);
+    assert_eq!(read.nuclei[0].well, "B03");
+    assert_eq!(
+        read.problems[0].record,
+        format!("{}:3", site.join("Nuclei.csv").display())
+    );
+    assert_eq!(
+        read.problems[0].reason,
+        "ObjectNumber \"x\" is not a number"
+    );
+    std::fs::remove_dir_all(&dir).expect("clean");
 }

@@ -147,7 +147,7 @@ fn an_eight_bit_image_is_a_named_decode_failure() {
     let order = [4, 1, 2, 3, 0]; // Mito, ER, RNA, AGP, DNA from BRAY's order
     let mut view: Vec<PathBuf> = order.iter().map(|&i| files[i].clone()).collect();
     view[0] = eight.clone();
-    let err = decode_view(&view, &ImagesSection::default(), false).expect_err("8-bit");
+    let err = decode_view(&view, &ImagesSection::default()).expect_err("8-bit");
     assert_eq!(err.channel, "Mito");
     assert_eq!(err.path, eight);
     assert_eq!(

@@ -29,7 +29,7 @@ fn real_sites_decode_exactly_as_tifffile_reads_them() {
                 .join(name);
             let int = |k: &str| f[k].as_u64().unwrap_or_else(|| panic!("{k}"));
             let (w, h) = (int("width") as u32, int("height") as u32);
-            let (img, _) = read_gray16(&path, Some((w, h)))
+            let img = read_gray16(&path, Some((w, h)))
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let px: Vec<u64> = img.pixels.iter().map(|&p| u64::from(p)).collect();
             let what = format!("{site}/{name}");

@@ -13,6 +13,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema};
 
 use crate::dataflow::view_index::IncompleteWell;
 use crate::images::decode::ChannelStats;
+use crate::sources::plate_images::ImageReject;
 
 /// One row of `views.parquet`.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,23 +44,6 @@ pub struct ViewTableRow {
     pub stats: ChannelStats,
     /// blake3 over the source files' digests (with `--checksum`).
     pub source_blake3: Option<String>,
-}
-
-/// One row of a view export's `rejects.parquet`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ImageRejectRow {
-    /// Plate.
-    pub plate: Option<String>,
-    /// Well.
-    pub well: Option<String>,
-    /// Site.
-    pub site: Option<u32>,
-    /// Channel (stain).
-    pub channel: Option<String>,
-    /// File or list row.
-    pub path: String,
-    /// Why.
-    pub reason: String,
 }
 
 fn list(t: DataType) -> DataType {
@@ -176,7 +160,7 @@ pub fn image_rejects_schema() -> Arc<Schema> {
 }
 
 /// Rejects as a batch.
-pub fn image_rejects_batch(rows: &[ImageRejectRow]) -> Result<RecordBatch, ArrowError> {
+pub fn image_rejects_batch(rows: &[ImageReject]) -> Result<RecordBatch, ArrowError> {
     let (mut plate, mut well, mut channel, mut path, mut reason) = (
         StringBuilder::new(),
         StringBuilder::new(),

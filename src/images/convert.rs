@@ -35,8 +35,8 @@ use crate::export::manifest::{FileEntry, ManifestError, PipelineRef, entry, hash
 use crate::export::npy::NpyWriter;
 use crate::export::parquet_file::{DEFAULT_ROW_GROUP_ROWS, ParquetFile, ParquetFileError};
 use crate::export::view_tables::{
-    CellTableRow, FeatureTableRow, ImageRejectRow, ViewTableRow, cells_batch, features_batch,
-    image_rejects_batch, incomplete_wells_batch, views_batch,
+    CellTableRow, FeatureTableRow, ViewTableRow, cells_batch, features_batch, image_rejects_batch,
+    incomplete_wells_batch, views_batch,
 };
 use crate::images::crops::{CropOutcome, cut_crop};
 use crate::images::decode::{DecodeFailure, DecodedView, decode_view};
@@ -48,7 +48,7 @@ use crate::sources::cellpainting::{CellPaintingError, MetadataLayout, read_metad
 use crate::sources::cellprofiler::{
     CellProfilerError, CellProfilerSource, Nucleus, find_source, nuclei, well_features,
 };
-use crate::sources::plate_images::{PlateScanError, SiteImages, scan_plates};
+use crate::sources::plate_images::{ImageReject, PlateScanError, SiteImages, scan_plates};
 
 /// The manifest's format tag.
 pub const VIEW_EXPORT_FORMAT: &str = "assayflow-view-export/1";
@@ -267,16 +267,60 @@ fn relative(path: &Path, root: &Path) -> String {
         .replace('\\', "/")
 }
 
-/// The quick fingerprint of a plate's selected views.
-fn fingerprint(
+/// What a plate's inputs are, from one pass over their metadata (and contents with
+/// `--checksum`).
+struct PlateInputs {
+    /// Decides reuse: settings, views, files by size and time (or content), CellProfiler files.
+    fingerprint: String,
+    /// Source files.
+    files: u64,
+    /// Their bytes.
+    bytes: u64,
+    /// For the manifest, free of file times: relative paths, sizes (and content digests).
+    input_blake3: String,
+    /// Per site, with `--checksum`: blake3 over its files' digests, in output channel order.
+    view_digests: Vec<Option<String>>,
+}
+
+/// A file's size, modification time (ns) and, when asked, content digest.
+fn identity(path: &Path, checksum: bool) -> Result<(u64, u128, Option<String>), ConvertError> {
+    let meta = std::fs::metadata(path).map_err(io_err(path))?;
+    let time = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let content = if checksum {
+        Some(hash_file(path).map_err(io_err(path))?.0)
+    } else {
+        None
+    };
+    Ok((meta.len(), time, content))
+}
+
+fn plate_inputs(
     sites: &[&SiteImages],
     settings: &str,
     root: &Path,
     checksum: bool,
     cellprofiler: Option<&CellProfilerSource>,
-) -> Result<(String, u64, u64), ConvertError> {
+) -> Result<PlateInputs, ConvertError> {
     let mut h = blake3::Hasher::new();
+    let mut stable = blake3::Hasher::new();
     h.update(settings.as_bytes());
+    let add = |h: &mut blake3::Hasher,
+               name: &str,
+               f: &Path|
+     -> Result<(u64, Option<String>), ConvertError> {
+        let (len, time, content) = identity(f, checksum)?;
+        h.update(name.as_bytes());
+        h.update(&len.to_le_bytes());
+        match &content {
+            Some(c) => h.update(c.as_bytes()),
+            None => h.update(&time.to_le_bytes()),
+        };
+        Ok((len, content))
+    };
     let mut sources: Vec<PathBuf> = Vec::new();
     match cellprofiler {
         Some(CellProfilerSource::Sqlite(p)) => sources.push(p.clone()),
@@ -292,51 +336,40 @@ fn fingerprint(
         None => {}
     }
     for f in &sources {
-        let meta = std::fs::metadata(f).map_err(io_err(f))?;
-        h.update(b"cellprofiler");
-        h.update(f.to_string_lossy().as_bytes());
-        h.update(&meta.len().to_le_bytes());
-        if checksum {
-            h.update(hash_file(f).map_err(io_err(f))?.0.as_bytes());
-        } else {
-            let t = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            h.update(&t.to_le_bytes());
-        }
+        add(&mut h, &format!("cellprofiler:{}", f.display()), f)?;
     }
     let (mut files, mut bytes) = (0u64, 0u64);
+    let mut view_digests = Vec::with_capacity(sites.len());
     for s in sites {
         h.update(s.key().as_bytes());
+        let mut view = checksum.then(blake3::Hasher::new);
         for f in &s.files {
-            let meta = std::fs::metadata(f).map_err(io_err(f))?;
+            let rel = relative(f, root);
+            let (len, content) = add(&mut h, &rel, f)?;
             files += 1;
-            bytes += meta.len();
-            h.update(relative(f, root).as_bytes());
-            h.update(&meta.len().to_le_bytes());
-            if checksum {
-                let (digest, _) = hash_file(f).map_err(io_err(f))?;
-                h.update(digest.as_bytes());
-            } else {
-                let t = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos());
-                h.update(&t.to_le_bytes());
+            bytes += len;
+            stable.update(rel.as_bytes());
+            stable.update(&len.to_le_bytes());
+            if let (Some(v), Some(c)) = (view.as_mut(), &content) {
+                stable.update(c.as_bytes());
+                v.update(c.as_bytes());
             }
         }
+        view_digests.push(view.map(|v| v.finalize().to_hex().to_string()));
     }
-    Ok((h.finalize().to_hex().to_string(), files, bytes))
+    Ok(PlateInputs {
+        fingerprint: h.finalize().to_hex().to_string(),
+        files,
+        bytes,
+        input_blake3: stable.finalize().to_hex().to_string(),
+        view_digests,
+    })
 }
 
 fn decode_batch(
     sites: &[&SiteImages],
     images: &ImagesSection,
     workers: usize,
-    content_digest: bool,
 ) -> Vec<Result<DecodedView, DecodeFailure>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut parts: Vec<(usize, Result<DecodedView, DecodeFailure>)> = std::thread::scope(|s| {
@@ -347,7 +380,7 @@ fn decode_batch(
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(site) = sites.get(i) else { break };
-                        done.push((i, decode_view(&site.files, images, content_digest)));
+                        done.push((i, decode_view(&site.files, images)));
                     }
                     done
                 })
@@ -464,8 +497,7 @@ fn convert_plate(
     opts: &ConvertOptions,
     plate: &str,
     sites: &[&SiteImages],
-    fingerprint: String,
-    (input_files, input_bytes): (u64, u64),
+    inputs: PlateInputs,
     cellprofiler: Option<&CellProfilerSource>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PlateState, ConvertError> {
@@ -479,10 +511,13 @@ fn convert_plate(
         images.views_per_shard,
     )?;
     let crops = &images.crops;
+    let mut source_problems = Vec::new();
     let nuclei_by_site: Option<PlateNuclei> = match cellprofiler {
         Some(source) if crops.enabled => {
             let mut m = PlateNuclei::new();
-            for n in nuclei(source)? {
+            let read = nuclei(source)?;
+            source_problems.extend(read.problems);
+            for n in read.nuclei {
                 m.entry((n.well.clone(), n.site)).or_default().push(n);
             }
             Some(m)
@@ -503,39 +538,30 @@ fn convert_plate(
     let mut cells: Vec<(ConvertedCell, u32)> = Vec::new();
     let mut skipped = 0u64;
     let mut failed = Vec::new();
-    let mut digest = blake3::Hasher::new();
     let batch = opts.workers.max(1) * DEFAULT_VIEWS_PER_WORKER_BATCH;
     sink.remaining = Some(sites.len() as u64);
     // Decoding (worker threads, one batch ahead) overlaps writing (this thread).
     std::thread::scope(|scope| -> Result<(), ConvertError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let workers = opts.workers;
-        let checksum = opts.checksum;
         scope.spawn(move || {
             for chunk in sites.chunks(batch) {
                 if tx
-                    .send((chunk, decode_batch(chunk, images, workers, checksum)))
+                    .send((chunk, decode_batch(chunk, images, workers)))
                     .is_err()
                 {
                     break;
                 }
             }
         });
+        let mut index = 0usize;
         for (chunk, results) in rx {
             for (site, result) in chunk.iter().zip(results) {
+                let source_blake3 = inputs.view_digests.get(index).cloned().flatten();
+                index += 1;
                 match result {
                     Ok(v) => {
                         let (shard, row) = sink.push(&v.bytes)?;
-                        if let Some(d) = &v.source_blake3 {
-                            digest.update(d.as_bytes());
-                        } else {
-                            for f in &site.files {
-                                digest.update(relative(f, &opts.plates).as_bytes());
-                                digest.update(
-                                    &std::fs::metadata(f).map_or(0, |m| m.len()).to_le_bytes(),
-                                );
-                            }
-                        }
                         if let (Some(by_site), Some(crop_sink)) =
                             (&nuclei_by_site, crop_sink.as_mut())
                         {
@@ -596,7 +622,7 @@ fn convert_plate(
                                 shard: String::new(),
                                 row,
                                 stats: v.stats,
-                                source_blake3: v.source_blake3,
+                                source_blake3,
                             },
                             shard,
                         ));
@@ -642,6 +668,7 @@ fn convert_plate(
     let features = match cellprofiler {
         Some(source) if images.features.enabled => {
             let f = well_features(source, images.features.level)?;
+            source_problems.extend(f.problems);
             Some(PlateFeatures {
                 names: f.names,
                 wells: f
@@ -661,7 +688,7 @@ fn convert_plate(
     };
     Ok(PlateState {
         plate: plate.to_string(),
-        fingerprint,
+        fingerprint: inputs.fingerprint,
         views,
         failed,
         shards: sink.shards,
@@ -669,9 +696,10 @@ fn convert_plate(
         crop_shards,
         crops_skipped_at_border: skipped,
         features,
-        input_files,
-        input_bytes,
-        input_blake3: digest.finalize().to_hex().to_string(),
+        source_problems,
+        input_files: inputs.files,
+        input_bytes: inputs.bytes,
+        input_blake3: inputs.input_blake3,
     })
 }
 
@@ -826,29 +854,24 @@ pub fn convert(
                 "plate {plate}: no CellProfiler outputs found; no crops or features for it"
             );
         }
-        let (fp, files, bytes) = fingerprint(
+        let inputs = plate_inputs(
             sites,
             &settings,
             &opts.plates,
             opts.checksum,
             source.as_ref(),
         )?;
-        if let Some(state) = PlateState::reusable(&opts.out, plate, &fp, opts.checksum) {
+        if let Some(state) =
+            PlateState::reusable(&opts.out, plate, &inputs.fingerprint, opts.checksum)
+        {
             report.plates_reused.push(plate.to_string());
             progress(sites.len() as u64);
             states.insert(plate.to_string(), state);
             continue;
         }
         let t = Instant::now();
-        let state = convert_plate(
-            opts,
-            plate,
-            sites,
-            fp,
-            (files, bytes),
-            source.as_ref(),
-            progress,
-        )?;
+        let bytes = inputs.bytes;
+        let state = convert_plate(opts, plate, sites, inputs, source.as_ref(), progress)?;
         state.save(&opts.out).map_err(io_err(&opts.out))?;
         tracing::debug!(
             "plate {plate}: {} views in {:.2} s",
@@ -861,16 +884,17 @@ pub fn convert(
     }
 
     // The tables.
+    let converted: BTreeMap<(&str, &str, u32), &ConvertedView> = states
+        .values()
+        .flat_map(|s| {
+            s.views
+                .iter()
+                .map(move |c| ((s.plate.as_str(), c.well.as_str(), c.site), c))
+        })
+        .collect();
     let mut rows = Vec::new();
     for v in &selected {
-        let Some(state) = states.get(&v.plate) else {
-            continue;
-        };
-        let Some(c) = state
-            .views
-            .iter()
-            .find(|c| c.well == v.well && c.site == v.site)
-        else {
+        let Some(c) = converted.get(&(v.plate.as_str(), v.well.as_str(), v.site)) else {
             continue;
         };
         rows.push(ViewTableRow {
@@ -890,27 +914,33 @@ pub fn convert(
         });
     }
     report.views_written = rows.len() as u64;
-    let mut rejects: Vec<ImageRejectRow> = scan
+    let mut rejects: Vec<ImageReject> = scan
         .rejects
         .iter()
-        .map(|r| ImageRejectRow {
-            plate: r.plate.clone(),
-            well: r.well.clone(),
-            site: r.site,
-            channel: r.channel.clone(),
+        .map(|r| ImageReject {
             path: relative(Path::new(&r.path), &opts.plates),
-            reason: r.reason.clone(),
+            ..r.clone()
         })
         .collect();
     for s in states.values() {
         for f in &s.failed {
-            rejects.push(ImageRejectRow {
+            rejects.push(ImageReject {
                 plate: Some(s.plate.clone()),
                 well: Some(f.well.clone()),
                 site: Some(f.site),
                 channel: f.channel.clone(),
                 path: f.path.clone(),
                 reason: f.reason.clone(),
+            });
+        }
+        for p in &s.source_problems {
+            rejects.push(ImageReject {
+                plate: Some(s.plate.clone()),
+                well: None,
+                site: None,
+                channel: None,
+                path: p.record.clone(),
+                reason: p.reason.clone(),
             });
         }
     }

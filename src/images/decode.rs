@@ -1,6 +1,5 @@
 //! One site's channel TIFFs -> one view row of a shard: the pixels in output channel order as
-//! little-endian bytes (uint16 raw or the lab's uint8 scaling), per-channel statistics, and a
-//! digest of the source files' bytes (for change detection and provenance).
+//! little-endian bytes (uint16 raw or the lab's uint8 scaling) and per-channel statistics.
 
 use std::path::PathBuf;
 
@@ -8,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::images::scaling::{channel_summary, scale_to_u8};
 use crate::images::settings::{ImagesSection, PixelType};
-use crate::sources::tiff_image::{TiffImageError, decode_gray16};
+use crate::sources::tiff_image::{TiffImageError, read_gray16};
 
 /// Per-channel statistics of a view, in output channel order (of the 16-bit source).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,8 +29,6 @@ pub struct DecodedView {
     pub bytes: Vec<u8>,
     /// Statistics.
     pub stats: ChannelStats,
-    /// blake3 over the channel files' blake3 digests, in output order (hex), when asked for.
-    pub source_blake3: Option<String>,
 }
 
 /// Why a site could not be converted: the failing channel and file.
@@ -45,30 +42,22 @@ pub struct DecodeFailure {
     pub reason: String,
 }
 
-/// Decodes the files of one site (one per output channel) into a shard row; with
-/// `content_digest` also digests the files' bytes (a fifth of the work on uncompressed files).
+/// Decodes the files of one site (one per output channel) into a shard row.
 pub fn decode_view(
     files: &[PathBuf],
     images: &ImagesSection,
-    content_digest: bool,
 ) -> Result<DecodedView, DecodeFailure> {
     let (w, h) = (images.width, images.height);
     let plane = w as usize * h as usize;
     let mut bytes = Vec::with_capacity(plane * files.len() * images.dtype.bytes());
     let mut stats = ChannelStats::default();
-    let mut digests = blake3::Hasher::new();
     for (c, path) in files.iter().enumerate() {
         let failure = |e: TiffImageError| DecodeFailure {
             channel: images.channels.get(c).cloned().unwrap_or_default(),
             path: path.clone(),
             reason: e.to_string(),
         };
-        let bytes_in = std::fs::read(path).map_err(|e| failure(e.into()))?;
-        if content_digest {
-            digests.update(blake3::hash(&bytes_in).as_bytes());
-        }
-        let img = decode_gray16(&bytes_in, Some((w, h))).map_err(failure)?;
-        drop(bytes_in);
+        let img = read_gray16(path, Some((w, h))).map_err(failure)?;
         let px = &img.pixels;
         let (lo, hi, sum, threshold) = channel_summary(px, images.saturated_percent);
         stats.min.push(lo);
@@ -89,9 +78,5 @@ pub fn decode_view(
             }
         }
     }
-    Ok(DecodedView {
-        bytes,
-        stats,
-        source_blake3: content_digest.then(|| digests.finalize().to_hex().to_string()),
-    })
+    Ok(DecodedView { bytes, stats })
 }

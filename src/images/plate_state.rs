@@ -108,6 +108,9 @@ pub struct PlateState {
     /// CellProfiler features per well.
     #[serde(default)]
     pub features: Option<PlateFeatures>,
+    /// CellProfiler rows that could not be used (rejects).
+    #[serde(default)]
+    pub source_problems: Vec<crate::sources::cellprofiler::Problem>,
     /// Source files read.
     pub input_files: u64,
     /// Their bytes.

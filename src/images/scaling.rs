@@ -59,15 +59,6 @@ pub const DEFAULT_TOP_TRACKED: usize = 64;
 /// a small sorted array instead of a 65,536-bin histogram (one compare per pixel).
 pub fn channel_summary(pixels: &[u16], saturated_percent: f64) -> (u16, u16, u64, u16) {
     let n = saturated_count(pixels.len(), saturated_percent);
-    if n > DEFAULT_TOP_TRACKED {
-        let (mut lo, mut hi, mut sum) = (u16::MAX, 0u16, 0u64);
-        for &p in pixels {
-            lo = lo.min(p);
-            hi = hi.max(p);
-            sum += u64::from(p);
-        }
-        return (lo, hi, sum, saturation_threshold(pixels, saturated_percent));
-    }
     // Pass 1 (vectorised): min, max, sum.
     let (lo, hi, sum) = pixels
         .chunks(4096)
@@ -80,6 +71,9 @@ pub fn channel_summary(pixels: &[u16], saturated_percent: f64) -> (u16, u16, u64
             }
             (lo.min(l), hi.max(h), sum + u64::from(s))
         });
+    if n > DEFAULT_TOP_TRACKED {
+        return (lo, hi, sum, saturation_threshold(pixels, saturated_percent));
+    }
     if pixels.is_empty() {
         return (0, 0, 0, 0);
     }

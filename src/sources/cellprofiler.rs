@@ -86,6 +86,25 @@ pub fn site_of_folder(name: &str) -> Option<(String, String, u32)> {
     Some((plate.to_string(), canonical_well(well)?, site.parse().ok()?))
 }
 
+/// A row that could not be used (an unreadable well, site or object number): where and why.
+/// Readers return these beside what they read; nothing is dropped silently.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Problem {
+    /// The file and record (`file:line`, or `file (table ...)` for SQLite).
+    pub record: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Nucleus centres, and the rows that could not be used.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NucleiRead {
+    /// Sorted by (well, site, object).
+    pub nuclei: Vec<Nucleus>,
+    /// Unusable rows.
+    pub problems: Vec<Problem>,
+}
+
 /// A nucleus centre, in pixels (x: column, y: row); NaN when the table gives none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nucleus {
@@ -133,23 +152,34 @@ fn pick<'a>(cols: &'a [(String, String)], names: &[&str]) -> Option<&'a str> {
         .find_map(|n| cols.iter().find(|(c, _)| c == n).map(|(c, _)| c.as_str()))
 }
 
-/// Nucleus centres of every site of the source, sorted by (well, site, object).
-pub fn nuclei(source: &CellProfilerSource) -> Result<Vec<Nucleus>, CellProfilerError> {
-    let mut out = match source {
-        CellProfilerSource::Sqlite(path) => nuclei_sqlite(path)?,
+/// Nucleus centres of every site of the source, sorted by (well, site, object); rows whose
+/// well, site or object number cannot be read are returned as problems.
+pub fn nuclei(source: &CellProfilerSource) -> Result<NucleiRead, CellProfilerError> {
+    let mut out = NucleiRead::default();
+    match source {
+        CellProfilerSource::Sqlite(path) => nuclei_sqlite(path, &mut out)?,
         CellProfilerSource::CsvSites(dirs) => {
-            let mut all = Vec::new();
             for d in dirs {
-                all.extend(nuclei_csv(d)?);
+                nuclei_csv(d, &mut out)?;
             }
-            all
         }
-    };
-    out.sort_by(|a, b| (&a.well, a.site, a.object).cmp(&(&b.well, b.site, b.object)));
+    }
+    out.nuclei
+        .sort_by(|a, b| (&a.well, a.site, a.object).cmp(&(&b.well, b.site, b.object)));
     Ok(out)
 }
 
-fn nuclei_sqlite(path: &Path) -> Result<Vec<Nucleus>, CellProfilerError> {
+/// A SQLite value as text, for messages and well names.
+fn value_text(v: &rusqlite::types::Value) -> Option<String> {
+    match v {
+        rusqlite::types::Value::Text(t) => Some(t.clone()),
+        rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+        rusqlite::types::Value::Real(f) => Some(f.to_string()),
+        _ => None,
+    }
+}
+
+fn nuclei_sqlite(path: &Path, out: &mut NucleiRead) -> Result<(), CellProfilerError> {
     let conn = open(path)?;
     let cols = columns_of(&conn, path, "Nuclei")?;
     let missing = |column: &str| CellProfilerError::MissingColumn {
@@ -167,41 +197,60 @@ fn nuclei_sqlite(path: &Path) -> Result<Vec<Nucleus>, CellProfilerError> {
     )
     .ok_or_else(|| missing("Nuclei_Location_Center_Y"))?;
     let sql = format!(
-        "SELECT i.Image_Metadata_Well, i.Image_Metadata_Site, n.ObjectNumber, n.\"{x}\", n.\"{y}\" \
+        "SELECT i.Image_Metadata_Well, i.Image_Metadata_Site, n.ObjectNumber, n.\"{x}\", n.\"{y}\", \
+                n.ImageNumber \
          FROM Nuclei n JOIN Image i ON i.TableNumber = n.TableNumber AND i.ImageNumber = n.ImageNumber"
     );
     let mut stmt = conn.prepare(&sql).map_err(sqlite_err(path))?;
     let rows = stmt
         .query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, rusqlite::types::Value>(0)?,
                 r.get::<_, rusqlite::types::Value>(1)?,
-                r.get::<_, i64>(2)?,
+                r.get::<_, rusqlite::types::Value>(2)?,
                 r.get::<_, Option<f64>>(3)?,
                 r.get::<_, Option<f64>>(4)?,
+                r.get::<_, rusqlite::types::Value>(5)?,
             ))
         })
         .map_err(sqlite_err(path))?;
-    let mut out = Vec::new();
     for row in rows {
-        let (well, site, object, x, y) = row.map_err(sqlite_err(path))?;
-        let site = match site {
-            rusqlite::types::Value::Integer(i) => u32::try_from(i).ok(),
-            rusqlite::types::Value::Real(f) => Some(f as u32),
+        let (well_v, site, object_v, x, y, image) = row.map_err(sqlite_err(path))?;
+        let well = value_text(&well_v).and_then(|w| canonical_well(&w));
+        let object = match object_v {
+            rusqlite::types::Value::Integer(i) => Some(i),
+            _ => None,
+        };
+        let site_n = match &site {
+            rusqlite::types::Value::Integer(i) => u32::try_from(*i).ok(),
+            rusqlite::types::Value::Real(f) => Some(*f as u32),
             rusqlite::types::Value::Text(t) => t.trim().parse().ok(),
             _ => None,
         };
-        if let (Some(well), Some(site)) = (canonical_well(&well), site) {
-            out.push(Nucleus {
+        match (well, site_n, object) {
+            (Some(well), Some(site), Some(object)) => out.nuclei.push(Nucleus {
                 well,
                 site,
                 object,
                 x: x.unwrap_or(f64::NAN),
                 y: y.unwrap_or(f64::NAN),
-            });
+            }),
+            _ => out.problems.push(Problem {
+                record: format!(
+                    "{} (Nuclei ImageNumber {}, ObjectNumber {})",
+                    path.display(),
+                    value_text(&image).unwrap_or_else(|| "NULL".into()),
+                    value_text(&object_v).unwrap_or_else(|| "NULL".into())
+                ),
+                reason: format!(
+                    "the nucleus has no usable well ({:?}), site ({:?}) or object number",
+                    value_text(&well_v),
+                    value_text(&site)
+                ),
+            }),
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 struct CsvTable {
@@ -228,7 +277,7 @@ impl CsvTable {
     }
 }
 
-fn nuclei_csv(dir: &Path) -> Result<Vec<Nucleus>, CellProfilerError> {
+fn nuclei_csv(dir: &Path, out: &mut NucleiRead) -> Result<(), CellProfilerError> {
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let (_, well, site) = site_of_folder(name).ok_or_else(|| CellProfilerError::Csv {
         path: dir.display().to_string(),
@@ -249,21 +298,27 @@ fn nuclei_csv(dir: &Path) -> Result<Vec<Nucleus>, CellProfilerError> {
     let co = t
         .col(&["ObjectNumber"])
         .ok_or_else(|| missing("ObjectNumber"))?;
-    let mut out = Vec::new();
-    for r in &t.rows {
+    for (n, r) in t.rows.iter().enumerate() {
         let num = |i: usize| r.get(i).and_then(|v| v.trim().parse::<f64>().ok());
         // A nucleus without a centre is kept (NaN) so that it becomes a reject, not a loss.
-        if let Some(object) = num(co) {
-            out.push(Nucleus {
+        match num(co) {
+            Some(object) => out.nuclei.push(Nucleus {
                 well: well.clone(),
                 site,
                 object: object as i64,
                 x: num(cx).unwrap_or(f64::NAN),
                 y: num(cy).unwrap_or(f64::NAN),
-            });
+            }),
+            None => out.problems.push(Problem {
+                record: format!("{}:{}", path.display(), n + 2),
+                reason: format!(
+                    "ObjectNumber {:?} is not a number",
+                    r.get(co).unwrap_or_default()
+                ),
+            }),
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Which rows the features are averaged over.
@@ -283,6 +338,8 @@ pub struct WellFeatures {
     pub names: Vec<String>,
     /// (well, objects averaged, means in `names` order; NaN when no value).
     pub wells: Vec<(String, u64, Vec<f64>)>,
+    /// Objects left out (their image's well is not a well name).
+    pub problems: Vec<Problem>,
 }
 
 /// Columns that are keys or bookkeeping, not features.
@@ -324,6 +381,7 @@ fn tables(level: FeatureLevel) -> &'static [&'static str] {
 fn features_sqlite(path: &Path, level: FeatureLevel) -> Result<WellFeatures, CellProfilerError> {
     let conn = open(path)?;
     let mut names = Vec::new();
+    let mut problems = Vec::new();
     let mut per_well: BTreeMap<String, (u64, Vec<f64>)> = BTreeMap::new();
     for table in tables(level) {
         let cols: Vec<String> = columns_of(&conn, path, table)?
@@ -354,11 +412,18 @@ fn features_sqlite(path: &Path, level: FeatureLevel) -> Result<WellFeatures, Cel
         let mut rows = stmt.query([]).map_err(sqlite_err(path))?;
         let offset = names.len();
         while let Some(r) = rows.next().map_err(sqlite_err(path))? {
-            let well: String = r.get(0).map_err(sqlite_err(path))?;
-            let Some(well) = canonical_well(&well) else {
+            let well_v: rusqlite::types::Value = r.get(0).map_err(sqlite_err(path))?;
+            let n: i64 = r.get(1).map_err(sqlite_err(path))?;
+            let Some(well) = value_text(&well_v).and_then(|w| canonical_well(&w)) else {
+                problems.push(Problem {
+                    record: format!("{} ({table})", path.display()),
+                    reason: format!(
+                        "{n} object(s) whose Image_Metadata_Well {:?} is not a well: left out of the features",
+                        value_text(&well_v)
+                    ),
+                });
                 continue;
             };
-            let n: i64 = r.get(1).map_err(sqlite_err(path))?;
             let entry = per_well.entry(well).or_insert((0, Vec::new()));
             entry.0 = entry.0.max(n as u64);
             entry.1.resize(offset, f64::NAN);
@@ -376,7 +441,11 @@ fn features_sqlite(path: &Path, level: FeatureLevel) -> Result<WellFeatures, Cel
             (w, n, v)
         })
         .collect();
-    Ok(WellFeatures { names, wells })
+    Ok(WellFeatures {
+        names,
+        wells,
+        problems,
+    })
 }
 
 fn features_csv(dirs: &[PathBuf], level: FeatureLevel) -> Result<WellFeatures, CellProfilerError> {
@@ -451,5 +520,9 @@ fn features_csv(dirs: &[PathBuf], level: FeatureLevel) -> Result<WellFeatures, C
             (w, n, means)
         })
         .collect();
-    Ok(WellFeatures { names, wells })
+    Ok(WellFeatures {
+        names,
+        wells,
+        problems: Vec::new(),
+    })
 }

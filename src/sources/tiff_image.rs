@@ -115,15 +115,9 @@ pub fn decode_gray16(bytes: &[u8], expected: Option<(u32, u32)>) -> Result<Gray1
     }
 }
 
-/// Reads and decodes `path` (see [`decode_gray16`]); also returns the file's blake3 digest,
-/// computed from the same bytes, so that change detection costs no second read.
-pub fn read_gray16(
-    path: &Path,
-    expected: Option<(u32, u32)>,
-) -> Result<(Gray16, blake3::Hash), TiffImageError> {
-    let bytes = std::fs::read(path)?;
-    let digest = blake3::hash(&bytes);
-    Ok((decode_gray16(&bytes, expected)?, digest))
+/// Reads and decodes `path` (see [`decode_gray16`]).
+pub fn read_gray16(path: &Path, expected: Option<(u32, u32)>) -> Result<Gray16, TiffImageError> {
+    decode_gray16(&std::fs::read(path)?, expected)
 }
 
 fn describe(c: ColorType) -> String {

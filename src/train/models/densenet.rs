@@ -8,6 +8,8 @@
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
+use super::layers::{bn, conv_kaiming};
+
 /// Growth rate.
 pub const GROWTH: i64 = 32;
 /// Layers per dense block.
@@ -16,27 +18,7 @@ pub const DENSENET121_BLOCKS: [i64; 4] = [6, 12, 24, 16];
 pub const BN_SIZE: i64 = 4;
 
 fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::Conv2D {
-    nn::conv2d(
-        p,
-        i,
-        o,
-        k,
-        nn::ConvConfig {
-            stride,
-            padding: k / 2,
-            bias: false,
-            ws_init: nn::Init::Kaiming {
-                dist: nn::init::NormalOrUniform::Normal,
-                fan: nn::init::FanInOut::FanIn,
-                non_linearity: nn::init::NonLinearity::ReLU,
-            },
-            ..Default::default()
-        },
-    )
-}
-
-fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(p, c, Default::default())
+    conv_kaiming(p, i, o, k, stride, nn::init::FanInOut::FanIn)
 }
 
 #[derive(Debug)]

@@ -3,10 +3,12 @@
 //!
 //! - [`gapnet`]: GapNet, the paper's own architecture (3,694,545 parameters with 209 tasks);
 //! - [`resnet`]: ResNet-101 with a five-channel stem (42,934,673);
-//! - [`densenet`]: DenseNet-121 with a five-channel stem (7,174,353).
+//! - [`densenet`]: DenseNet-121 with a five-channel stem (7,174,353);
+//! - [`layers`]: shared building blocks.
 
 pub mod densenet;
 pub mod gapnet;
+pub mod layers;
 pub mod resnet;
 
 /// The number of scalar parameters (trainable variables) of a variable store.

@@ -6,31 +6,13 @@
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
+use super::layers::{bn, conv_kaiming};
+
 /// Blocks per stage of ResNet-101.
 pub const RESNET101_BLOCKS: [usize; 4] = [3, 4, 23, 3];
 
 fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::Conv2D {
-    nn::conv2d(
-        p,
-        i,
-        o,
-        k,
-        nn::ConvConfig {
-            stride,
-            padding: k / 2,
-            bias: false,
-            ws_init: nn::Init::Kaiming {
-                dist: nn::init::NormalOrUniform::Normal,
-                fan: nn::init::FanInOut::FanOut,
-                non_linearity: nn::init::NonLinearity::ReLU,
-            },
-            ..Default::default()
-        },
-    )
-}
-
-fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(p, c, Default::default())
+    conv_kaiming(p, i, o, k, stride, nn::init::FanInOut::FanOut)
 }
 
 #[derive(Debug)]
