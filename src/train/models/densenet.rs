@@ -122,3 +122,9 @@ impl ModuleT for DenseNet {
             .apply(&self.classifier)
     }
 }
+
+impl super::Network for DenseNet {
+    fn outputs(&self, xs: &Tensor, train: bool) -> super::Outputs {
+        super::Outputs::logits(self.forward_t(xs, train))
+    }
+}

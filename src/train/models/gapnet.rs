@@ -17,13 +17,32 @@
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
+use super::{Network, Outputs};
+
 /// The paper's width of the fully connected layers.
 pub const DEFAULT_HIDDEN: i64 = 1024;
 
-/// GapNet for `channels` input channels and `tasks` outputs.
+/// What distinguishes GapNet from its single-cell variant (SC-CNN): the dilations of block 4 and
+/// the padding of block 2's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GapNetLayout {
+    /// Dilation of block 4's three convolutions.
+    pub block4_dilations: [i64; 3],
+    /// Padding of block 2's max-pool.
+    pub block2_pool_padding: i64,
+}
+
+/// The paper's GapNet.
+pub const GAPNET_LAYOUT: GapNetLayout = GapNetLayout {
+    block4_dilations: [2, 2, 4],
+    block2_pool_padding: 1,
+};
+
+/// GapNet (or SC-CNN, by its layout) for `channels` input channels and `tasks` outputs.
 #[derive(Debug)]
 pub struct GapNet {
     blocks: Vec<Vec<nn::Conv2D>>,
+    block2_pool_padding: i64,
     fc1: nn::Linear,
     fc2: nn::Linear,
     out: nn::Linear,
@@ -67,8 +86,14 @@ fn dense(p: nn::Path, i: i64, o: i64) -> nn::Linear {
 }
 
 impl GapNet {
-    /// Builds the network's variables under `p`.
+    /// Builds the paper's GapNet under `p`.
     pub fn new(p: &nn::Path, channels: i64, tasks: i64) -> GapNet {
+        GapNet::with_layout(p, channels, tasks, GAPNET_LAYOUT)
+    }
+
+    /// Builds the network's variables under `p` with the given layout.
+    pub fn with_layout(p: &nn::Path, channels: i64, tasks: i64, layout: GapNetLayout) -> GapNet {
+        let [d1, d2, d3] = layout.block4_dilations;
         let b = |n: usize| p / format!("block{n}");
         let blocks = vec![
             vec![conv(b(1) / "conv1", channels, 32, 2, 1)],
@@ -83,13 +108,14 @@ impl GapNet {
                 conv(b(3) / "conv3", 128, 128, 1, 1),
             ],
             vec![
-                conv(b(4) / "conv1", 128, 256, 1, 2),
-                conv(b(4) / "conv2", 256, 256, 1, 2),
-                conv(b(4) / "conv3", 256, 256, 1, 4),
+                conv(b(4) / "conv1", 128, 256, 1, d1),
+                conv(b(4) / "conv2", 256, 256, 1, d2),
+                conv(b(4) / "conv3", 256, 256, 1, d3),
             ],
         ];
         GapNet {
             blocks,
+            block2_pool_padding: layout.block2_pool_padding,
             fc1: dense(p / "fc1", 480, DEFAULT_HIDDEN),
             fc2: dense(p / "fc2", DEFAULT_HIDDEN, DEFAULT_HIDDEN),
             out: dense(p / "out", DEFAULT_HIDDEN, tasks),
@@ -97,8 +123,8 @@ impl GapNet {
     }
 }
 
-impl ModuleT for GapNet {
-    fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
+impl Network for GapNet {
+    fn outputs(&self, xs: &Tensor, _train: bool) -> Outputs {
         let mut x = xs.shallow_clone();
         let mut pooled = Vec::with_capacity(4);
         for (n, block) in self.blocks.iter().enumerate() {
@@ -107,17 +133,28 @@ impl ModuleT for GapNet {
             }
             x = match n {
                 0 => x.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
-                1 => x.max_pool2d([2, 2], [2, 2], [1, 1], [1, 1], false),
+                1 => {
+                    let pad = self.block2_pool_padding;
+                    x.max_pool2d([2, 2], [2, 2], [pad, pad], [1, 1], false)
+                }
                 2 => x.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
                 _ => x,
             };
             pooled.push(x.mean_dim([2i64, 3].as_slice(), false, Kind::Float));
         }
-        Tensor::cat(&pooled, 1)
-            .apply(&self.fc1)
-            .selu()
-            .apply(&self.fc2)
-            .selu()
-            .apply(&self.out)
+        Outputs::logits(
+            Tensor::cat(&pooled, 1)
+                .apply(&self.fc1)
+                .selu()
+                .apply(&self.fc2)
+                .selu()
+                .apply(&self.out),
+        )
+    }
+}
+
+impl ModuleT for GapNet {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.outputs(xs, train).logits
     }
 }

@@ -118,3 +118,9 @@ impl ModuleT for ResNet {
             .apply(&self.fc)
     }
 }
+
+impl super::Network for ResNet {
+    fn outputs(&self, xs: &Tensor, train: bool) -> super::Outputs {
+        super::Outputs::logits(self.forward_t(xs, train))
+    }
+}
