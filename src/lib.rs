@@ -14,6 +14,7 @@
 pub mod atomic_file;
 pub mod chem;
 pub mod dataflow;
+pub mod eval;
 pub mod export;
 pub mod images;
 pub mod labels;
@@ -23,3 +24,4 @@ pub mod sources;
 pub mod synth;
 #[cfg(feature = "torch")]
 pub mod train;
+pub mod training_settings;

@@ -142,6 +142,9 @@ pub struct Pipeline {
     /// `[images]` (defaults: the paper's Bray 2017 set-up).
     #[serde(default)]
     pub images: crate::images::settings::ImagesSection,
+    /// `[train]` (defaults: the paper's hyper-parameters).
+    #[serde(default)]
+    pub train: crate::training_settings::TrainSection,
     /// The file's exact text (kept so an export can carry it and hash it).
     #[serde(skip)]
     pub text: String,
@@ -300,6 +303,7 @@ impl Pipeline {
             return Err(invalid("export.label_shards must be in 1..=4096".into()));
         }
         self.images.validate().map_err(invalid)?;
+        self.train.validate().map_err(invalid)?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 #![cfg(feature = "torch")]
 
 use assayflow::train::models::gapnet::GapNet;
-use assayflow::train::models::{Network, parameter_count};
+use assayflow::train::models::parameter_count;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 

@@ -45,6 +45,133 @@ pub enum Command {
     /// index, joined with a label export.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// List the models with their inputs and parameter counts (209 tasks, as in the paper).
+    Models(ModelsArgs),
+    /// Train a model on a view export and its label export (needs the `torch` build).
+    ///
+    /// Writes into --out: run.json, metrics.jsonl (one line per epoch: training loss, speed,
+    /// loader waits, per-task validation AUC), best.safetensors (best epoch by mean validation
+    /// AUC), last.safetensors + state.json (resume with --resume), predictions/wells.parquet.
+    Train(TrainArgs),
+    /// Predict every view (crop, well) of a view export with a trained checkpoint: per-item,
+    /// per-well and per-compound probabilities as Parquet (needs the `torch` build).
+    Predict(PredictArgs),
+}
+
+/// Arguments of `assayflow models`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelsArgs {
+    /// Outputs to count parameters for.
+    #[arg(long, default_value_t = 209)]
+    pub tasks: i64,
+    /// Input features of the FNN (the paper's CellProfiler set has 1,783).
+    #[arg(long, default_value_t = 1783)]
+    pub features: i64,
+}
+
+/// Which device to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceChoice {
+    /// CUDA when available, else the CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// The first CUDA device (an error without one).
+    Cuda,
+}
+
+/// Arguments of `assayflow train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// The model: gapnet, milnet, mcnn, resnet101, densenet121, sccnn or fnn.
+    #[arg(long)]
+    pub model: String,
+    /// A view export (`images convert`; SC-CNN and the FNN need it made with --cellprofiler).
+    #[arg(long, value_name = "DIR")]
+    pub views: PathBuf,
+    /// The label export the view export was made from.
+    #[arg(long, value_name = "DIR")]
+    pub labels: PathBuf,
+    /// The run directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The pipeline file (`[train]`: defaults per model).
+    #[arg(long, value_name = "FILE", default_value = "pipelines/paper.toml")]
+    pub pipeline: PathBuf,
+    /// Continue the run in --out from its last checkpoint (same settings and data).
+    #[arg(long)]
+    pub resume: bool,
+    /// Epochs (pipeline: train.epochs).
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Items per batch (pipeline: train.models.<model>.batch_size).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGD momentum.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// L2 weight decay.
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Gradient-norm clipping (0: off).
+    #[arg(long)]
+    pub clip_norm: Option<f64>,
+    /// Seed of initialisation, data order and dropout.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// bfloat16 model and inputs with float32 master weights (GPU).
+    #[arg(long)]
+    pub bf16: bool,
+    /// Channels-last images and convolution weights (GPU).
+    #[arg(long)]
+    pub channels_last: bool,
+    /// Loader reader threads.
+    #[arg(long)]
+    pub readers: Option<usize>,
+    /// Batches in flight between loader and model.
+    #[arg(long)]
+    pub prefetch: Option<usize>,
+    /// Shuffle within shards (page-cache friendly).
+    #[arg(long)]
+    pub shard_local: bool,
+    /// Training items per epoch at most (a fixed seeded subset; for smoke runs).
+    #[arg(long)]
+    pub max_items_per_epoch: Option<usize>,
+    /// Stop after this many optimiser steps in total, keeping a checkpoint to --resume from.
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// Intra-op CPU threads of libtorch (default: libtorch's choice).
+    #[arg(long)]
+    pub threads: Option<i32>,
+}
+
+/// Arguments of `assayflow predict`.
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// A checkpoint of a run (its run.json must sit beside it), e.g. RUN/best.safetensors.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// The view export whose views (crops, wells) to score.
+    #[arg(long, value_name = "DIR")]
+    pub views: PathBuf,
+    /// The output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// Items per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Loader reader threads.
+    #[arg(long, default_value_t = 2)]
+    pub readers: usize,
 }
 
 /// `assayflow images ...`.
@@ -126,6 +253,12 @@ pub struct SynthPlatesArgs {
     /// Sites (fields) per well.
     #[arg(long, value_name = "N", default_value_t = 6)]
     pub sites: u32,
+    /// Image width in pixels (cells keep their size: a smaller image is a smaller field).
+    #[arg(long, value_name = "PX", default_value_t = assayflow::images::settings::DEFAULT_WIDTH)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, value_name = "PX", default_value_t = assayflow::images::settings::DEFAULT_HEIGHT)]
+    pub height: u32,
     /// TIFF compression: none (as the Bray 2017 files), deflate or lzw.
     #[arg(long, value_enum, default_value = "none")]
     pub compression: assayflow::synth::plates::TiffCompression,

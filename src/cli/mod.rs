@@ -14,6 +14,7 @@ mod inchikey;
 mod labels;
 mod progress;
 mod synth;
+mod train;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,9 @@ pub fn main() -> ExitCode {
         Command::Labels(c) => labels::run(c, cli.quiet),
         Command::Synth(c) => synth::run(c, cli.quiet),
         Command::Images(c) => images::run(c, cli.quiet),
+        Command::Models(a) => train::models(a),
+        Command::Train(a) => train::train(a, cli.quiet),
+        Command::Predict(a) => train::predict(a, cli.quiet),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -36,14 +36,17 @@ fn plates_cmd(args: &SynthPlatesArgs, quiet: bool) -> Result<Outcome> {
     if args.sites == 0 {
         bail!("--sites must be at least 1");
     }
+    if !(32..=8192).contains(&args.width) || !(32..=8192).contains(&args.height) {
+        bail!("--width and --height must lie in 32..=8192 pixels");
+    }
     let options = PlateOptions {
         world: args.world.clone(),
         skip_plates: args.skip_plates,
         plates: args.plates,
         wells_per_plate: args.wells_per_plate,
         sites: args.sites,
-        width: assayflow::images::settings::DEFAULT_WIDTH,
-        height: assayflow::images::settings::DEFAULT_HEIGHT,
+        width: args.width,
+        height: args.height,
         compression: args.compression,
         workers: args
             .workers

@@ -15,5 +15,6 @@ pub mod label_tables;
 pub mod manifest;
 pub mod npy;
 pub mod parquet_file;
+pub mod prediction_tables;
 pub mod schema;
 pub mod view_tables;

@@ -5,4 +5,15 @@
 //! The trainer reads only what a view export holds (shards, indexes, labels): never SMILES,
 //! ChEMBL or TIFFs. The staged loader, the loop, checkpoints and prediction follow (issue 6).
 
+pub mod checkpoint;
+pub mod dataset;
+pub mod device_input;
+pub mod evaluate;
+pub mod fit;
+pub mod host_batch;
+pub mod loader;
+pub mod loss;
 pub mod models;
+pub mod predict;
+pub mod sgd;
+pub mod shard_map;
