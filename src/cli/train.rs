@@ -57,20 +57,29 @@ mod with_torch {
 
     /// Picks the device and says why.
     fn device(choice: DeviceChoice) -> Result<Device> {
-        let cuda = tch::Cuda::is_available();
+        let loaded = assayflow::train::cuda_runtime::load_cuda();
+        let cuda = choice != DeviceChoice::Cpu && tch::Cuda::is_available();
         let device = match (choice, cuda) {
             (DeviceChoice::Cpu, _) | (DeviceChoice::Auto, false) => Device::Cpu,
             (DeviceChoice::Cuda | DeviceChoice::Auto, true) => Device::Cuda(0),
             (DeviceChoice::Cuda, false) => bail!(
-                "--device cuda: libtorch sees no CUDA device (no GPU, or this binary was not \
-                 linked with libtorch_cuda; see scripts/gpu/build.sh)"
+                "--device cuda: libtorch sees no CUDA device ({})",
+                match &loaded {
+                    Ok(()) => "libtorch_cuda.so is loaded but no GPU answers".to_string(),
+                    Err(e) => format!("libtorch_cuda.so not loaded: {e}"),
+                }
             ),
         };
-        let why = match (choice, cuda) {
-            (DeviceChoice::Auto, true) => "CUDA is available",
-            (DeviceChoice::Auto, false) => "libtorch sees no CUDA device",
-            (DeviceChoice::Cpu, _) => "--device cpu",
-            (DeviceChoice::Cuda, _) => "--device cuda",
+        let why = match (choice, cuda, &loaded) {
+            (DeviceChoice::Auto, true, _) => "CUDA is available".to_string(),
+            (DeviceChoice::Auto, false, Err(e)) => {
+                format!("no CUDA: libtorch_cuda.so not loaded: {e}")
+            }
+            (DeviceChoice::Auto, false, Ok(())) => {
+                "no CUDA: libtorch_cuda.so is loaded but no GPU answers".to_string()
+            }
+            (DeviceChoice::Cpu, _, _) => "--device cpu".to_string(),
+            (DeviceChoice::Cuda, _, _) => "--device cuda".to_string(),
         };
         tracing::info!("device: {} ({why})", fit::describe_device(device));
         Ok(device)
