@@ -353,6 +353,28 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_training_pipeline_differs_from_the_paper_only_in_its_name_and_views() {
+        let demo = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/pipelines/demo-training.toml"
+        ))
+        .unwrap();
+        let (p, d) = (
+            Pipeline::parse(&paper(), "paper.toml").unwrap(),
+            Pipeline::parse(&demo, "demo-training.toml").unwrap(),
+        );
+        assert_eq!((d.images.height, d.images.width), (260, 348));
+        assert_eq!(d.images.dtype, crate::images::settings::PixelType::Uint8);
+        let mut same = d.clone();
+        same.pipeline = p.pipeline.clone();
+        same.images.height = p.images.height;
+        same.images.width = p.images.width;
+        same.images.dtype = p.images.dtype;
+        same.text = p.text.clone();
+        assert_eq!(same, p);
+    }
+
+    #[test]
     fn invalid_pipelines_name_the_problem() {
         let bad = paper().replace("thresholds = [5.5, 6.5, 7.5]", "thresholds = [5.555]");
         let e = Pipeline::parse(&bad, "x.toml").unwrap_err().to_string();

@@ -309,6 +309,22 @@ fn training_learns_the_synthetic_tasks_and_writes_a_complete_run() {
     ] {
         assert!(dir.join("run").join(f).is_file(), "{f}");
     }
+    // The prediction tables keep their contracts.
+    for (file, schema) in [
+        ("predictions/wells.parquet", "predictions"),
+        ("predictions/tasks.parquet", "prediction_tasks"),
+    ] {
+        let contract = assayflow::export::schema::TableSchema::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data-schemas/{schema}.toml")),
+        )
+        .expect("schema");
+        let f = std::fs::File::open(dir.join("run").join(file)).expect("file");
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+            .expect("parquet");
+        contract
+            .check_arrow(reader.schema().as_ref())
+            .expect("contract");
+    }
     let lines = std::fs::read_to_string(dir.join("run/metrics.jsonl")).expect("metrics");
     assert_eq!(lines.lines().count(), 6);
     // The checkpoint loads into PyTorch-style names: model.<variable>.

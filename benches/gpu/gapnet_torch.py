@@ -65,6 +65,8 @@ class Views(torch.utils.data.Dataset):
 
 
 def load(views, labels_dir, split):
+    """(shard, row, inchikey) of the labelled views of `split` (all splits with None), the label
+    rows by InChIKey (int8, task order of tasks.parquet), and the number of tasks."""
     tasks = pq.read_table(os.path.join(labels_dir, "tasks.parquet"), columns=["task_id"]).column(0).to_pylist()
     index = {t: i for i, t in enumerate(tasks)}
     labels = {}
@@ -73,7 +75,8 @@ def load(views, labels_dir, split):
         for k, task, l in zip(t["inchikey"], t["task_id"], t["label"]):
             labels.setdefault(k, np.zeros(len(tasks), dtype=np.int8))[index[task]] = l
     v = pq.read_table(os.path.join(views, "views.parquet"), columns=["inchikey", "split", "shard", "row"]).to_pydict()
-    rows = [(s, r, k) for k, sp, s, r in zip(v["inchikey"], v["split"], v["shard"], v["row"]) if sp == split and k in labels]
+    rows = [(s, r, k) for k, sp, s, r in zip(v["inchikey"], v["split"], v["shard"], v["row"])
+            if (split is None or sp == split) and k in labels]
     return rows, labels, len(tasks)
 
 

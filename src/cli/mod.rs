@@ -9,6 +9,8 @@ mod cluster;
 mod demo;
 mod demo_images;
 mod demo_labels;
+#[cfg(feature = "torch")]
+mod demo_train;
 mod images;
 mod inchikey;
 mod labels;

@@ -3,7 +3,8 @@
 //!
 //! A schema file names the table, who writes or reads it, its formats, and each column's name,
 //! type (`utf8`, `bool`, `int8`..`int64`, `uint8`..`uint64`, `float32`, `float64`,
-//! `list<utf8>`, `list<int64>`), nullability and meaning.
+//! `list<utf8>`, `list<int64>`, `list<uint16>`, `list<float32>`, `list<float64>`), nullability
+//! and meaning.
 
 use std::path::Path;
 
@@ -107,6 +108,11 @@ pub fn arrow_type(type_name: &str) -> Option<DataType> {
         "list<float64>" => DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
             "item",
             DataType::Float64,
+            true,
+        ))),
+        "list<float32>" => DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
+            "item",
+            DataType::Float32,
             true,
         ))),
         _ => return None,
