@@ -154,32 +154,48 @@ impl Progress for Losses {
     }
 }
 
+/// The CPU, and the first CUDA device where libtorch sees one: tests run per device.
+fn devices() -> Vec<Device> {
+    let _ = assayflow::train::cuda_runtime::load_cuda();
+    let mut d = vec![Device::Cpu];
+    if tch::Cuda::is_available() {
+        d.push(Device::Cuda(0));
+    }
+    d
+}
+
 #[test]
 fn a_tiny_batch_is_overfitted() {
     let _serial = serial();
-    tch::manual_seed(5);
-    let vs = tch::nn::VarStore::new(Device::Cpu);
-    let net = ModelKind::GapNet.build(&vs.root(), 5, 4);
-    let x = Tensor::randn([6, 5, 48, 48], (Kind::Float, Device::Cpu));
-    let y = Tensor::from_slice(&[
-        1i8, -1, 0, 1, -1, 1, 1, 0, 0, -1, -1, 1, 1, 1, -1, -1, -1, 0, 1, 1, 0, 1, -1, -1,
-    ])
-    .view([6, 4]);
-    let mut sgd = Sgd::new(1e-2, 0.9, 0.0);
-    let mut first = None;
-    let mut last = f64::NAN;
-    for _ in 0..60 {
-        let out = net.outputs(&x, true);
-        let loss = masked_bce(&out.logits, &y, None);
-        last = loss.double_value(&[]);
-        first.get_or_insert(last);
-        loss.backward();
-        Sgd::clip_grad_norm(&vs, 5.0);
-        sgd.step(&vs);
+    for device in devices() {
+        tch::manual_seed(5);
+        let vs = tch::nn::VarStore::new(device);
+        let net = ModelKind::GapNet.build(&vs.root(), 5, 4);
+        let x = Tensor::randn([6, 5, 48, 48], (Kind::Float, device));
+        let y = Tensor::from_slice(&[
+            1i8, -1, 0, 1, -1, 1, 1, 0, 0, -1, -1, 1, 1, 1, -1, -1, -1, 0, 1, 1, 0, 1, -1, -1,
+        ])
+        .view([6, 4])
+        .to_device(device);
+        let mut sgd = Sgd::new(1e-2, 0.9, 0.0);
+        let mut first = None;
+        let mut last = f64::NAN;
+        for _ in 0..60 {
+            let out = net.outputs(&x, true);
+            let loss = masked_bce(&out.logits, &y, None);
+            last = loss.double_value(&[]);
+            first.get_or_insert(last);
+            loss.backward();
+            Sgd::clip_grad_norm(&vs, 5.0);
+            sgd.step(&vs);
+        }
+        let first = first.expect("steps ran");
+        assert!(first > 0.5, "{device:?}: starts near log 2: {first}");
+        assert!(
+            last < 0.05,
+            "{device:?}: a tiny batch is memorised: {first} -> {last}"
+        );
     }
-    let first = first.expect("steps ran");
-    assert!(first > 0.5, "starts near log 2: {first}");
-    assert!(last < 0.05, "a tiny batch is memorised: {first} -> {last}");
 }
 
 #[test]
@@ -484,5 +500,65 @@ fn sixteen_bit_pixels_reach_the_device_unchanged_and_z_scored() {
     assert!(diff < 1e-4, "max difference {diff}");
     loader.recycle(b.buffer);
     drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bf16_with_channels_last_trains_and_checkpoints_float32_masters() {
+    let _serial = serial();
+    let dir = tmp("bf16");
+    let ds = Arc::new(synthetic(&dir, 10, 2, 40));
+    let mut cfg = config(2);
+    cfg.bf16 = true;
+    cfg.channels_last = true;
+    let mut whole = Losses::default();
+    fit::train(
+        ModelKind::GapNet,
+        ds.clone(),
+        &cfg,
+        Device::Cpu,
+        &dir.join("a"),
+        false,
+        None,
+        &mut whole,
+    )
+    .expect("bf16 run");
+    assert!(
+        whole.steps.iter().all(|l| l.is_finite()),
+        "{:?}",
+        whole.steps
+    );
+    let saved = Tensor::read_safetensors(dir.join("a/last.safetensors")).expect("checkpoint");
+    assert!(
+        saved.iter().all(|(_, t)| t.kind() == Kind::Float),
+        "masters and momentum in float32"
+    );
+    // Interrupted and resumed in bf16: the same steps.
+    let mut first = Losses::default();
+    fit::train(
+        ModelKind::GapNet,
+        ds.clone(),
+        &cfg,
+        Device::Cpu,
+        &dir.join("b"),
+        false,
+        Some(3),
+        &mut first,
+    )
+    .expect("interrupted");
+    let mut rest = Losses::default();
+    fit::train(
+        ModelKind::GapNet,
+        ds,
+        &cfg,
+        Device::Cpu,
+        &dir.join("b"),
+        true,
+        None,
+        &mut rest,
+    )
+    .expect("resumed");
+    let resumed: Vec<f64> = first.steps.iter().chain(&rest.steps).copied().collect();
+    assert_eq!(resumed, whole.steps);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,8 +5,8 @@
 //! a final BN, ReLU, global average pooling and one linear layer. 7,174,353 parameters with
 //! 209 tasks.
 
+use tch::Tensor;
 use tch::nn::{self, ModuleT};
-use tch::{Kind, Tensor};
 
 use super::layers::{bn, conv_kaiming};
 
@@ -116,9 +116,9 @@ impl ModuleT for DenseNet {
                 );
             }
         }
-        x.apply_t(&self.final_bn, train)
-            .relu()
-            .mean_dim([2i64, 3].as_slice(), false, Kind::Float)
+        let x = x.apply_t(&self.final_bn, train).relu();
+        let kind = x.kind();
+        x.mean_dim([2i64, 3].as_slice(), false, kind)
             .apply(&self.classifier)
     }
 }

@@ -14,8 +14,8 @@
 //! N(0, 1/fan_in) (LeCun normal, as SELU wants), biases start at 0. The paper's alpha-dropout
 //! has p = 0 and is left out.
 
+use tch::Tensor;
 use tch::nn::{self, ModuleT};
-use tch::{Kind, Tensor};
 
 use super::{Network, Outputs};
 
@@ -140,7 +140,7 @@ impl Network for GapNet {
                 2 => x.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
                 _ => x,
             };
-            pooled.push(x.mean_dim([2i64, 3].as_slice(), false, Kind::Float));
+            pooled.push(x.mean_dim([2i64, 3].as_slice(), false, x.kind()));
         }
         Outputs::logits(
             Tensor::cat(&pooled, 1)

@@ -15,8 +15,8 @@
 //! the pooled probabilities to a logit loss; here they get the probability form.
 //! Xavier-normal weights and zero biases, as the authors' code.
 
+use tch::Tensor;
 use tch::nn::{self, ModuleT};
-use tch::{Kind, Tensor};
 
 use super::{Network, Outputs};
 
@@ -114,7 +114,7 @@ impl Network for MilNet {
             .dropout(0.5, train)
             .apply(&c[6])
             .sigmoid();
-        let mean = maps.mean_dim([2i64, 3].as_slice(), false, Kind::Float);
+        let mean = maps.mean_dim([2i64, 3].as_slice(), false, maps.kind());
         let (a, b) = (self.a, &self.thresholds);
         let low = (b * -a).sigmoid();
         let high = ((b * -1.0 + 1.0) * a).sigmoid();

@@ -3,8 +3,8 @@
 //! (widths 64, 128, 256, 512, expansion 4; the stride sits on the 3x3 convolution); global
 //! average pooling and one linear layer to the tasks. 42,934,673 parameters with 209 tasks.
 
+use tch::Tensor;
 use tch::nn::{self, ModuleT};
-use tch::{Kind, Tensor};
 
 use super::layers::{bn, conv_kaiming};
 
@@ -114,7 +114,8 @@ impl ModuleT for ResNet {
                 x = block.forward(&x, train);
             }
         }
-        x.mean_dim([2i64, 3].as_slice(), false, Kind::Float)
+        let kind = x.kind();
+        x.mean_dim([2i64, 3].as_slice(), false, kind)
             .apply(&self.fc)
     }
 }
