@@ -5,7 +5,7 @@
 #![cfg(feature = "torch")]
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use assayflow::export::schema::TableSchema;
