@@ -415,7 +415,8 @@ fn demo_generates_a_world_builds_and_refreshes_its_labels() {
     let dir = temp_dir("demo");
     let out = dir.join("demo-out");
     for round in 0..2 {
-        let o = run(&["demo", "--out", s(&out), "--processes", "1"]);
+        // The training step has its own test (tests/train_cli.rs).
+        let o = run(&["demo", "--out", s(&out), "--processes", "1", "--no-train"]);
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
         assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
         assert!(

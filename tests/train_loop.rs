@@ -135,6 +135,7 @@ fn config(epochs: u32) -> TrainConfig {
         channels_last: false,
         max_loss: 1e3,
         max_items_per_epoch: None,
+        checkpoint_every: 0,
     }
 }
 
@@ -560,5 +561,83 @@ fn bf16_with_channels_last_trains_and_checkpoints_float32_masters() {
     .expect("resumed");
     let resumed: Vec<f64> = first.steps.iter().chain(&rest.steps).copied().collect();
     assert_eq!(resumed, whole.steps);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Copies a run's checkpoint files when step `at` is reported (what a crash then would leave).
+struct SnapshotAt {
+    at: usize,
+    run: PathBuf,
+    seen: Vec<f64>,
+    snapshot: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Progress for SnapshotAt {
+    fn epoch_start(&mut self, _: u32, _: usize, _: usize) {}
+    fn step(&mut self, loss: f64) {
+        self.seen.push(loss);
+        if self.seen.len() == self.at {
+            self.snapshot = Some((
+                std::fs::read(self.run.join("last.safetensors")).expect("checkpoint"),
+                std::fs::read(self.run.join("state.json")).expect("state"),
+            ));
+        }
+    }
+    fn epoch_end(&mut self, _: &EpochMetrics) {}
+}
+
+#[test]
+fn a_mid_epoch_checkpoint_resumes_exactly() {
+    let _serial = serial();
+    let dir = tmp("every");
+    let ds = Arc::new(synthetic(&dir, 40, 2, 40));
+    let mut cfg = config(1);
+    cfg.checkpoint_every = 2;
+    let run = dir.join("run");
+    // The whole epoch, with a snapshot of the files as a crash during step 5 would leave them
+    // (the checkpoint written after step 4).
+    let mut p = SnapshotAt {
+        at: 5,
+        run: run.clone(),
+        seen: Vec::new(),
+        snapshot: None,
+    };
+    fit::train(
+        ModelKind::GapNet,
+        ds.clone(),
+        &cfg,
+        Device::Cpu,
+        &run,
+        false,
+        None,
+        &mut p,
+    )
+    .expect("uninterrupted");
+    assert!(p.seen.len() > 6);
+    let (ckpt, state) = p.snapshot.expect("a mid-epoch checkpoint");
+    assert!(
+        String::from_utf8_lossy(&state).contains("\"step\": 4"),
+        "{}",
+        String::from_utf8_lossy(&state)
+    );
+    std::fs::write(run.join("last.safetensors"), ckpt).expect("restore");
+    std::fs::write(run.join("state.json"), state).expect("restore");
+    let mut rest = Losses::default();
+    fit::train(
+        ModelKind::GapNet,
+        ds,
+        &cfg,
+        Device::Cpu,
+        &run,
+        true,
+        None,
+        &mut rest,
+    )
+    .expect("resumed");
+    assert_eq!(
+        rest.steps,
+        p.seen[4..].to_vec(),
+        "steps 5.. replayed exactly"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -146,6 +146,9 @@ pub struct TrainArgs {
     /// Stop after this many optimiser steps in total, keeping a checkpoint to --resume from.
     #[arg(long)]
     pub max_steps: Option<u64>,
+    /// Also checkpoint every this many steps within an epoch (default: at epoch ends only).
+    #[arg(long, value_name = "STEPS", default_value_t = 0)]
+    pub checkpoint_every: u64,
     /// Intra-op CPU threads of libtorch (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<i32>,
@@ -420,4 +423,8 @@ pub struct DemoArgs {
     /// Processes to key with (default: one per available core).
     #[arg(long, value_name = "N")]
     pub processes: Option<usize>,
+    /// Skip the training step (drawing the training plates and training GapNet, about 4 minutes
+    /// on 2 cores).
+    #[arg(long)]
+    pub no_train: bool,
 }

@@ -150,12 +150,16 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
     )?;
     super::demo_labels::run(&args.out, processes)?;
     super::demo_images::run(&args.out, &args.out.join("paper.toml"))?;
-    #[cfg(feature = "torch")]
-    super::demo_train::run(&args.out)?;
-    #[cfg(not(feature = "torch"))]
-    writeln!(
-        std::io::stdout(),
-        "training skipped: this binary was built without the torch feature (scripts/demo builds it)"
-    )?;
+    if args.no_train {
+        writeln!(std::io::stdout(), "training skipped (--no-train)")?;
+    } else {
+        #[cfg(feature = "torch")]
+        super::demo_train::run(&args.out)?;
+        #[cfg(not(feature = "torch"))]
+        writeln!(
+            std::io::stdout(),
+            "training skipped: this binary was built without the torch feature (scripts/demo builds it)"
+        )?;
+    }
     Ok(Outcome::Clean)
 }

@@ -152,6 +152,7 @@ pub fn run(out: &Path) -> Result<()> {
         channels_last: false,
         max_loss: pipeline.train.max_loss,
         max_items_per_epoch: None,
+        checkpoint_every: 0,
     };
     let ds = Dataset::open(&views, Some(&labels), kind.input())?;
     let run_dir = out.join("run-gapnet");

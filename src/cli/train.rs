@@ -190,6 +190,7 @@ mod with_torch {
             channels_last: args.channels_last,
             max_loss: t.max_loss,
             max_items_per_epoch: args.max_items_per_epoch,
+            checkpoint_every: args.checkpoint_every,
         };
         if config.batch_size == 0 || config.readers == 0 || config.prefetch == 0 {
             bail!("--batch-size, --readers and --prefetch must be at least 1");

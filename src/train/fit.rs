@@ -66,6 +66,9 @@ pub struct TrainConfig {
     pub max_loss: f64,
     /// Training items per epoch at most (a seeded subset, for smoke runs); all when `None`.
     pub max_items_per_epoch: Option<usize>,
+    /// Also checkpoint every this many steps within an epoch (0: at epoch ends only).
+    #[serde(default)]
+    pub checkpoint_every: u64,
 }
 
 impl TrainConfig {
@@ -78,6 +81,7 @@ impl TrainConfig {
         c.epochs = 0;
         c.readers = 0;
         c.prefetch = 0;
+        c.checkpoint_every = 0;
         let text = serde_json::to_string(&c).unwrap_or_default();
         blake3::hash(format!("{text}|{data}").as_bytes()).to_hex()[..16].to_string()
     }
@@ -433,6 +437,10 @@ pub fn train(
             steps_here += 1;
             items_here += n as u64;
             progress.step(value);
+            if config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0 {
+                checkpoint::save(&out.join(LAST), &vs, Some(&sgd))?;
+                checkpoint::save_state(out, &state)?;
+            }
         }
         drop(reader);
         let train_seconds = started.elapsed().as_secs_f64();
