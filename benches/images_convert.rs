@@ -22,26 +22,13 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{EXE, Run, env_path, fresh, has_gnu_time, measure, median, s};
+use common::{EXE, Run, env_path, fresh, has_gnu_time, measure, median, run_ok, s};
 
 fn python_ok() -> bool {
     Command::new("python3")
         .args(["-c", "import tifffile, numpy, pandas, pyarrow"])
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-fn run_ok(args: &[&str]) {
-    let out = Command::new(EXE)
-        .args(args)
-        .output()
-        .expect("start assayflow");
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "assayflow {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn tiff_bytes(dir: &Path) -> u64 {

@@ -26,20 +26,7 @@ use std::time::Instant;
 use assayflow::train::dataset::{Dataset, Split};
 use assayflow::train::loader::{Loader, LoaderOptions, Source, epoch_batches};
 use assayflow::train::models::InputKind;
-use common::{EXE, env_path, fresh, median, s};
-
-fn run_ok(args: &[&str]) {
-    let out = Command::new(EXE)
-        .args(args)
-        .output()
-        .expect("start assayflow");
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "assayflow {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{env_path, fresh, median, run_ok, s};
 
 fn main() {
     let dir = env_path("ASSAYFLOW_BENCH_LOADER", "target/bench/loader");

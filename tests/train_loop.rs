@@ -622,6 +622,8 @@ fn a_mid_epoch_checkpoint_resumes_exactly() {
     );
     std::fs::write(run.join("last.safetensors"), ckpt).expect("restore");
     std::fs::write(run.join("state.json"), state).expect("restore");
+    // The crash came after the epoch's metrics line was written (here: a stale line stands in).
+    std::fs::write(run.join("metrics.jsonl"), "{\"epoch\":1,\"stale\":true}\n").expect("metrics");
     let mut rest = Losses::default();
     fit::train(
         ModelKind::GapNet,

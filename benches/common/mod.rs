@@ -96,3 +96,18 @@ pub fn fresh(dir: &Path) {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
+
+/// Runs the assayflow binary; exit 0 or 1 (rejects reported) is success, anything else fails
+/// the bench with its standard error.
+pub fn run_ok(args: &[&str]) {
+    let out = Command::new(EXE)
+        .args(args)
+        .output()
+        .expect("start assayflow");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "assayflow {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

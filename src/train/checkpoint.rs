@@ -84,13 +84,29 @@ fn sorted_variables(vs: &VarStore) -> Vec<(String, Tensor)> {
     v
 }
 
-/// Writes the model's variables (float32, on the CPU; the master copies where the model is
-/// bfloat16) and, with `sgd`, its momentum buffers to `path` atomically.
-pub fn save(path: &Path, vs: &VarStore, sgd: Option<&Sgd>) -> Result<(), CheckpointError> {
+/// Which parts of the optimiser a checkpoint carries besides the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// Weights only (`best.safetensors`): for prediction and for loading elsewhere.
+    Weights,
+    /// Weights and momentum buffers (`last.safetensors`): a resume point.
+    WeightsAndMomentum,
+}
+
+/// Writes the model's variables (float32, on the CPU; `sgd`'s master copies where the model is
+/// bfloat16) and, with [`Contents::WeightsAndMomentum`], its momentum buffers to `path`
+/// atomically.
+pub fn save(
+    path: &Path,
+    vs: &VarStore,
+    sgd: &Sgd,
+    contents: Contents,
+) -> Result<(), CheckpointError> {
     let mut named: Vec<(String, Tensor)> = Vec::new();
     for (name, t) in sorted_variables(vs) {
         let source = sgd
-            .and_then(|s| s.master.get(&name))
+            .master
+            .get(&name)
             .map_or_else(|| t.shallow_clone(), Tensor::shallow_clone);
         let value = source
             .detach()
@@ -99,8 +115,8 @@ pub fn save(path: &Path, vs: &VarStore, sgd: Option<&Sgd>) -> Result<(), Checkpo
             .contiguous();
         named.push((format!("model.{name}"), value));
     }
-    if let Some(s) = sgd {
-        for (name, b) in &s.buffers {
+    if contents == Contents::WeightsAndMomentum {
+        for (name, b) in &sgd.buffers {
             named.push((
                 format!("momentum.{name}"),
                 b.detach().to_device(Device::Cpu).contiguous(),

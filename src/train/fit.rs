@@ -20,7 +20,7 @@ use tch::{Device, Tensor};
 
 use crate::export::prediction_tables::{self, PredictionRow};
 
-use super::checkpoint::{self, BEST, LAST, RunState};
+use super::checkpoint::{self, BEST, Contents, LAST, RunState};
 use super::dataset::{Dataset, DatasetError, Split};
 use super::device_input::{InputFormat, channels_last, device_input};
 use super::evaluate::{self, Scores, mean_auc};
@@ -380,6 +380,11 @@ pub fn train(
     };
     let loader = Loader::new(ds.clone(), source, options)?;
     let metrics_path = out.join("metrics.jsonl");
+    if state.epoch > 0 || state.step > 0 {
+        // A crash between an epoch's metrics line and its checkpoint leaves a line for an
+        // epoch the resume will run again: keep only completed epochs' lines.
+        drop_unfinished_epochs(&metrics_path, state.epoch)?;
+    }
     let mut train_seconds_total = 0.0;
     let mut train_items_total = 0u64;
     let mut interrupted = false;
@@ -438,7 +443,7 @@ pub fn train(
             items_here += n as u64;
             progress.step(value);
             if config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0 {
-                checkpoint::save(&out.join(LAST), &vs, Some(&sgd))?;
+                checkpoint::save(&out.join(LAST), &vs, &sgd, Contents::WeightsAndMomentum)?;
                 checkpoint::save_state(out, &state)?;
             }
         }
@@ -465,11 +470,7 @@ pub fn train(
         if is_best {
             state.best_epoch = Some(epoch + 1);
             state.best_auc = mean;
-            checkpoint::save(
-                &out.join(BEST),
-                &vs,
-                Some(&sgd).filter(|s| !s.master.is_empty()),
-            )?;
+            checkpoint::save(&out.join(BEST), &vs, &sgd, Contents::Weights)?;
         }
         let metrics = EpochMetrics {
             epoch: epoch + 1,
@@ -494,11 +495,11 @@ pub fn train(
         progress.epoch_end(&metrics);
         state.epoch += 1;
         state.batch = 0;
-        checkpoint::save(&out.join(LAST), &vs, Some(&sgd))?;
+        checkpoint::save(&out.join(LAST), &vs, &sgd, Contents::WeightsAndMomentum)?;
         checkpoint::save_state(out, &state)?;
     }
     if interrupted {
-        checkpoint::save(&out.join(LAST), &vs, Some(&sgd))?;
+        checkpoint::save(&out.join(LAST), &vs, &sgd, Contents::WeightsAndMomentum)?;
         checkpoint::save_state(out, &state)?;
     } else {
         write_final_predictions(kind, &ds, &loader, out, format, tasks)?;
@@ -598,6 +599,30 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
         crate::atomic_file::AtomicFile::create(path).map_err(|e| run_err(path, e.to_string()))?;
     f.write_all(text.as_bytes())
         .map_err(|e| run_err(path, e.to_string()))?;
+    f.commit().map_err(|e| run_err(path, e.to_string()))
+}
+
+fn drop_unfinished_epochs(path: &Path, completed: u32) -> Result<(), TrainError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["epoch"].as_u64())
+                .is_some_and(|e| e <= u64::from(completed))
+        })
+        .collect();
+    if kept.len() == text.lines().count() {
+        return Ok(());
+    }
+    let mut f =
+        crate::atomic_file::AtomicFile::create(path).map_err(|e| run_err(path, e.to_string()))?;
+    for l in kept {
+        writeln!(f, "{l}").map_err(|e| run_err(path, e.to_string()))?;
+    }
     f.commit().map_err(|e| run_err(path, e.to_string()))
 }
 
