@@ -19,6 +19,7 @@ pub mod export;
 pub mod images;
 pub mod labels;
 pub mod pipeline;
+pub mod report;
 pub mod rng;
 pub mod sources;
 pub mod synth;

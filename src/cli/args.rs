@@ -56,6 +56,59 @@ pub enum Command {
     /// Predict every view (crop, well) of a view export with a trained checkpoint: per-item,
     /// per-well and per-compound probabilities as Parquet (needs the `torch` build).
     Predict(PredictArgs),
+    /// Compare finished training runs the way the paper does: Table 1 (AUC, F1, counts),
+    /// Table A1 (paired Wilcoxon p-values), Table 2 (parameters, time per epoch, device), and
+    /// three figures (PNG + SVG), in one self-contained HTML page and in Markdown.
+    ///
+    /// Writes into --out: report.html (last), report.md, figures/, per_task.csv, summary.json.
+    /// Needs no libtorch: it reads run.json, metrics.jsonl and predictions/ of each run.
+    Report(ReportArgs),
+}
+
+/// Arguments of `assayflow report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Finished run directories (`assayflow train --out DIR`), trained on the same label export.
+    #[arg(value_name = "RUN", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Directory for the report.
+    #[arg(long, value_name = "DIR", default_value = "report")]
+    pub out: PathBuf,
+    /// The label export (default: the one the first run trained on, from its run.json).
+    #[arg(long, value_name = "EXPORT")]
+    pub labels: Option<PathBuf>,
+    /// A generated world's truth/ directory (`assayflow synth world`): states the planted
+    /// phenotype of each task beside the results.
+    #[arg(long, value_name = "DIR")]
+    pub truth: Option<PathBuf>,
+    /// The split scored.
+    #[arg(long, default_value = "test", value_parser = ["test", "valid"])]
+    pub split: String,
+    /// Samples: wells (the probabilities of a well's views averaged, as the authors' code) or
+    /// compounds (a compound's wells averaged).
+    #[arg(long, default_value = "well")]
+    pub level: assayflow::report::Level,
+    /// A task with one class among its samples: `exclude` (no AUC, counted as undefined) or
+    /// `half` (AUC 0.5, as the authors' code).
+    #[arg(long, default_value = "exclude")]
+    pub one_class: assayflow::eval::metrics::OneClassPolicy,
+    /// F1 threshold: a probability, or `validation` (per task, the threshold that maximises
+    /// F1 on the validation split).
+    #[arg(long, default_value = "0.5")]
+    pub threshold: assayflow::eval::metrics::ThresholdPolicy,
+    /// Permutations of Venkatraman's test per task.
+    #[arg(long, default_value_t = assayflow::eval::venkatraman::DEFAULT_PERMUTATIONS)]
+    pub permutations: usize,
+    /// Seed of the permutations.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The two runs of the scatter and of Venkatraman's test, as `A,B` (names as in the
+    /// tables; default GapNet,FNN when both are there, else the first two runs).
+    #[arg(long, value_name = "A,B")]
+    pub pair: Option<String>,
+    /// The page title.
+    #[arg(long, default_value = "assayflow report")]
+    pub title: String,
 }
 
 /// Arguments of `assayflow models`.
@@ -423,8 +476,11 @@ pub struct DemoArgs {
     /// Processes to key with (default: one per available core).
     #[arg(long, value_name = "N")]
     pub processes: Option<usize>,
-    /// Skip the training step (drawing the training plates and training GapNet, about 4 minutes
-    /// on 2 cores).
+    /// Skip the training step (drawing the training plates, training GapNet, the FNN, the
+    /// SC-CNN, MIL-Net and M-CNN, and the report: about 6 minutes on 2 cores).
     #[arg(long)]
     pub no_train: bool,
+    /// Also train ResNet-101 and DenseNet-121 for a few steps (about 2.5 minutes more).
+    #[arg(long, conflicts_with = "no_train")]
+    pub all_models: bool,
 }

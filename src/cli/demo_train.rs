@@ -5,19 +5,22 @@
 //! network takes any input size).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use tch::Device;
 
+use assayflow::eval::metrics::{OneClassPolicy, ThresholdPolicy};
+use assayflow::eval::venkatraman::DEFAULT_PERMUTATIONS;
 use assayflow::images::convert::{ConvertOptions, convert};
 use assayflow::pipeline::Pipeline;
+use assayflow::report::{CompareOptions, Level, ReportOptions, write_report};
 use assayflow::synth::plates::{PlateOptions, TiffCompression, write_plates};
-use assayflow::train::dataset::Dataset;
+use assayflow::train::dataset::{Dataset, Split};
 use assayflow::train::fit::{self, EpochMetrics, Progress, TrainConfig};
-use assayflow::train::models::ModelKind;
+use assayflow::train::models::{InputKind, ModelKind};
 
 use super::demo_labels::DEMO_SEED;
 
@@ -28,12 +31,18 @@ pub const DEMO_EPOCHS: u32 = 5;
 /// Batch size of the demo's GapNet run (more steps than the paper's 128 on a small set).
 pub const DEMO_BATCH: usize = 32;
 
-struct Lines;
+struct Lines {
+    /// Print only every tenth epoch (long runs of a fast model).
+    quiet_epochs: bool,
+}
 
 impl Progress for Lines {
     fn epoch_start(&mut self, _: u32, _: usize, _: usize) {}
     fn step(&mut self, _: f64) {}
     fn epoch_end(&mut self, m: &EpochMetrics) {
+        if self.quiet_epochs && !m.epoch.is_multiple_of(10) {
+            return;
+        }
         let _ = writeln!(
             std::io::stdout(),
             "  epoch {}: loss {:.4}, {:.0} views/s, mean validation AUC {} over {} tasks{}",
@@ -61,8 +70,155 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs the step under `out` (after the label and image steps).
-pub fn run(out: &Path) -> Result<()> {
+/// How the demo trains one model.
+pub struct DemoRun {
+    /// The model.
+    pub kind: ModelKind,
+    /// Epochs.
+    pub epochs: u32,
+    /// Batch size.
+    pub batch: usize,
+    /// Training items per epoch, for a short run.
+    pub max_items: Option<usize>,
+}
+
+/// The demo's runs: GapNet, the FNN and the SC-CNN trained (small batches so that a small
+/// training set gives enough steps), MIL-Net and M-CNN briefly.
+pub const DEMO_RUNS: [DemoRun; 5] = [
+    DemoRun {
+        kind: ModelKind::GapNet,
+        epochs: DEMO_EPOCHS,
+        batch: DEMO_BATCH,
+        max_items: None,
+    },
+    DemoRun {
+        kind: ModelKind::Fnn,
+        epochs: 100,
+        batch: 64,
+        max_items: None,
+    },
+    DemoRun {
+        kind: ModelKind::ScCnn,
+        epochs: 2,
+        batch: 128,
+        max_items: Some(4096),
+    },
+    DemoRun {
+        kind: ModelKind::MilNet,
+        epochs: 2,
+        batch: 16,
+        max_items: Some(256),
+    },
+    DemoRun {
+        kind: ModelKind::MCnn,
+        epochs: 2,
+        batch: 16,
+        max_items: Some(256),
+    },
+];
+
+/// With `--all-models`: the two large networks, a few steps each.
+pub const DEMO_LONG_RUNS: [DemoRun; 2] = [
+    DemoRun {
+        kind: ModelKind::ResNet101,
+        epochs: 1,
+        batch: 16,
+        max_items: Some(48),
+    },
+    DemoRun {
+        kind: ModelKind::DenseNet121,
+        epochs: 1,
+        batch: 12,
+        max_items: Some(48),
+    },
+];
+
+/// Trains one model of the demo into `out/run-<model>` (on views, crops or features of
+/// `views` as the model takes), returning the run directory.
+fn train_one(
+    out: &Path,
+    pipeline: &Pipeline,
+    views: &Path,
+    labels: &Path,
+    plan: &DemoRun,
+) -> Result<PathBuf> {
+    let mut stdout = std::io::stdout();
+    let kind = plan.kind;
+    let m = pipeline
+        .train
+        .model(kind.name())
+        .with_context(|| format!("no [train.models.{}]", kind.name()))?;
+    let config = TrainConfig {
+        model: kind.name().into(),
+        views: views.to_path_buf(),
+        labels: labels.to_path_buf(),
+        epochs: plan.epochs,
+        batch_size: plan.batch,
+        lr: m.lr,
+        momentum: m.momentum,
+        weight_decay: m.weight_decay,
+        clip_norm: pipeline.train.clip_norm,
+        seed: pipeline.train.seed,
+        readers: pipeline.train.readers,
+        prefetch: pipeline.train.prefetch,
+        shard_local: pipeline.train.shard_local,
+        bf16: false,
+        channels_last: false,
+        max_loss: pipeline.train.max_loss,
+        max_items_per_epoch: plan.max_items,
+        checkpoint_every: 0,
+    };
+    let ds = Dataset::open(views, Some(labels), kind.input())?;
+    let run_dir = out.join(format!("run-{}", kind.name()));
+    let _ = std::fs::remove_dir_all(&run_dir);
+    let what = match kind.input() {
+        InputKind::Views => "views",
+        InputKind::Crops => "single-cell crops",
+        InputKind::Features => "wells of averaged CellProfiler features",
+    };
+    writeln!(
+        stdout,
+        "train {} ({}) on the CPU: {} epochs{}, batch {}, lr {}: {} tasks, {} train / {} valid {what}",
+        kind.display_name(),
+        kind.family(),
+        config.epochs,
+        plan.max_items.map_or(String::new(), |n| format!(
+            " of at most {n} {what} (a short run)"
+        )),
+        config.batch_size,
+        config.lr,
+        ds.tasks.len(),
+        ds.labelled(Split::Train).len(),
+        ds.labelled(Split::Valid).len()
+    )?;
+    let started = Instant::now();
+    let summary = fit::train(
+        kind,
+        Arc::new(ds),
+        &config,
+        Device::Cpu,
+        &run_dir,
+        false,
+        None,
+        &mut Lines {
+            quiet_epochs: plan.epochs > 10,
+        },
+    )?;
+    writeln!(
+        stdout,
+        "  {} steps in {:.0} s; best mean validation AUC {} (epoch {}); {}",
+        summary.steps,
+        started.elapsed().as_secs_f64(),
+        summary.best.map_or("n/a".into(), |b| format!("{:.3}", b.1)),
+        summary.best.map_or("-".into(), |b| b.0.to_string()),
+        run_dir.display()
+    )?;
+    Ok(run_dir)
+}
+
+/// Runs the step under `out` (after the label and image steps); `all_models` adds short runs
+/// of ResNet-101 and DenseNet-121.
+pub fn run(out: &Path, all_models: bool) -> Result<()> {
     let mut stdout = std::io::stdout();
     let pipeline_path = out.join("demo-training.toml");
     std::fs::write(&pipeline_path, DEMO_TRAINING_PIPELINE)?;
@@ -129,67 +285,10 @@ pub fn run(out: &Path) -> Result<()> {
         report.views_selected,
         views.display()
     )?;
-    let kind = ModelKind::GapNet;
-    let m = pipeline
-        .train
-        .model(kind.name())
-        .context("no [train.models.gapnet]")?;
-    let config = TrainConfig {
-        model: kind.name().into(),
-        views: views.clone(),
-        labels: labels.clone(),
-        epochs: DEMO_EPOCHS,
-        batch_size: DEMO_BATCH,
-        lr: m.lr,
-        momentum: m.momentum,
-        weight_decay: m.weight_decay,
-        clip_norm: pipeline.train.clip_norm,
-        seed: pipeline.train.seed,
-        readers: pipeline.train.readers,
-        prefetch: pipeline.train.prefetch,
-        shard_local: pipeline.train.shard_local,
-        bf16: false,
-        channels_last: false,
-        max_loss: pipeline.train.max_loss,
-        max_items_per_epoch: None,
-        checkpoint_every: 0,
-    };
-    let ds = Dataset::open(&views, Some(&labels), kind.input())?;
-    let run_dir = out.join("run-gapnet");
-    let _ = std::fs::remove_dir_all(&run_dir);
-    writeln!(
-        stdout,
-        "train GapNet on the CPU ({} epochs, batch {}, lr {}): {} tasks, {} train / {} valid views",
-        config.epochs,
-        config.batch_size,
-        config.lr,
-        ds.tasks.len(),
-        ds.labelled(assayflow::train::dataset::Split::Train).len(),
-        ds.labelled(assayflow::train::dataset::Split::Valid).len()
-    )?;
-    let started = Instant::now();
-    let summary = fit::train(
-        kind,
-        Arc::new(ds),
-        &config,
-        Device::Cpu,
-        &run_dir,
-        false,
-        None,
-        &mut Lines,
-    )?;
-    writeln!(
-        stdout,
-        "  {} steps in {:.0} s; best mean validation AUC {} (epoch {}); {}",
-        summary.steps,
-        started.elapsed().as_secs_f64(),
-        summary.best.map_or("n/a".into(), |b| format!("{:.3}", b.1)),
-        summary.best.map_or("-".into(), |b| b.0.to_string()),
-        run_dir.display()
-    )?;
+    let gapnet = train_one(out, &pipeline, &views, &labels, &DEMO_RUNS[0])?;
     let predictions = out.join("predictions");
     let report = assayflow::train::predict::predict(
-        &run_dir.join("best.safetensors"),
+        &gapnet.join("best.safetensors"),
         &out.join("views"),
         &predictions,
         Device::Cpu,
@@ -203,6 +302,58 @@ pub fn run(out: &Path) -> Result<()> {
         report.wells,
         report.compounds,
         predictions.display()
+    )?;
+    let mut runs = vec![gapnet];
+    for plan in &DEMO_RUNS[1..] {
+        runs.push(train_one(out, &pipeline, &views, &labels, plan)?);
+    }
+    if all_models {
+        for plan in &DEMO_LONG_RUNS {
+            runs.push(train_one(out, &pipeline, &views, &labels, plan)?);
+        }
+    } else {
+        writeln!(
+            stdout,
+            "ResNet-101 and DenseNet-121 skipped (about 2.5 more minutes on 2 cores even for a few steps; `assayflow demo --all-models` trains them briefly)"
+        )?;
+    }
+    write_demo_report(out, &runs, &world.join("truth"))
+}
+
+/// `assayflow report` on the demo's runs, with the world's planted truth.
+fn write_demo_report(out: &Path, runs: &[PathBuf], truth: &Path) -> Result<()> {
+    let mut stdout = std::io::stdout();
+    let started = Instant::now();
+    let outcome = write_report(&ReportOptions {
+        runs: runs.to_vec(),
+        labels: None,
+        truth: Some(truth.to_path_buf()),
+        out: out.join("report"),
+        compare: CompareOptions {
+            split: "test".into(),
+            level: Level::Well,
+            one_class: OneClassPolicy::Exclude,
+            threshold: ThresholdPolicy::default(),
+            permutations: DEFAULT_PERMUTATIONS,
+            seed: DEMO_SEED,
+            pair: None,
+        },
+        title: "assayflow demo: models on the demo world's test wells".into(),
+    })
+    .context("writing the demo's report")?;
+    writeln!(
+        stdout,
+        "report on the {} test wells' tasks ({:.1} s; Wilcoxon between every two runs, Venkatraman GapNet vs FNN per task):",
+        outcome.comparison.tasks.len(),
+        started.elapsed().as_secs_f64()
+    )?;
+    super::report::print_summary(&outcome)?;
+    writeln!(
+        stdout,
+        "the report: {} (and {}; figures in {})",
+        outcome.html.display(),
+        outcome.markdown.display(),
+        out.join("report/figures").display()
     )?;
     Ok(())
 }

@@ -15,6 +15,7 @@ mod images;
 mod inchikey;
 mod labels;
 mod progress;
+mod report;
 mod synth;
 mod train;
 
@@ -45,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Models(a) => train::models(a),
         Command::Train(a) => train::train(a, cli.quiet),
         Command::Predict(a) => train::predict(a, cli.quiet),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -29,6 +29,44 @@ pub fn f1(scores: &[f64], positive: &[bool], threshold: f64) -> f64 {
     }
 }
 
+/// The threshold that maximises F1 on `scores` (one of the scores; the highest of equally good
+/// ones), for choosing a task's threshold on validation wells and applying it to test wells.
+/// `None` without a positive sample or with a NaN score.
+pub fn best_threshold(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    if scores.len() != positive.len() || scores.iter().any(|s| s.is_nan()) {
+        return None;
+    }
+    let positives = positive.iter().filter(|&&p| p).count() as u64;
+    if positives == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    // Lower the threshold one distinct score at a time: TP and FP grow.
+    let (mut tp, mut fp) = (0u64, 0u64);
+    let mut best: Option<(u64, u64, f64)> = None; // (2TP, 2TP + FP + FN, threshold)
+    let mut i = 0;
+    while i < order.len() {
+        let t = scores[order[i]];
+        while i < order.len() && scores[order[i]] == t {
+            if positive[order[i]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            i += 1;
+        }
+        let (num, den) = (2 * tp, 2 * tp + fp + (positives - tp));
+        // num/den > best_num/best_den, compared exactly.
+        let better = best
+            .is_none_or(|(bn, bd, _)| (num as u128) * (bd as u128) > (bn as u128) * (den as u128));
+        if better {
+            best = Some((num, den, t));
+        }
+    }
+    best.map(|(_, _, t)| t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +107,28 @@ mod tests {
                 (f - want).abs() < 1e-12,
                 "case {i}: F1 {f} vs sklearn {want}"
             );
+        }
+    }
+
+    #[test]
+    fn the_best_threshold_is_the_best_of_all_scores() {
+        let mut rng = crate::rng::SplitMix64::new(9);
+        for _ in 0..200 {
+            let n = 1 + rng.index(30);
+            let s: Vec<f64> = (0..n).map(|_| rng.below(7) as f64 / 6.0).collect();
+            let y: Vec<bool> = (0..n).map(|_| rng.chance(0.4)).collect();
+            let Some(t) = best_threshold(&s, &y) else {
+                assert!(y.iter().all(|&p| !p));
+                continue;
+            };
+            let got = f1(&s, &y, t);
+            for &c in &s {
+                let other = f1(&s, &y, c);
+                assert!(other <= got + 1e-15, "{c} gives {other} > {got} at {t}");
+                if other == got {
+                    assert!(c <= t, "the highest of equally good thresholds");
+                }
+            }
         }
     }
 
