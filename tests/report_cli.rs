@@ -323,7 +323,7 @@ fn the_report_states_what_the_runs_scored() {
         "Planted truth",
         "sparse",
         "actin disruptor",
-        "beat the FNN",
+        "higher than the FNN",
     ] {
         assert!(html.contains(needle), "report.html lacks {needle:?}");
     }
@@ -339,6 +339,20 @@ fn the_report_states_what_the_runs_scored() {
     }
     let csv = std::fs::read_to_string(out.join("per_task.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + TASKS);
+    // The header follows data-schemas/report_per_task.toml, run names substituted.
+    let contract = assayflow::export::schema::TableSchema::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("data-schemas/report_per_task.toml"),
+    )
+    .unwrap();
+    let names: Vec<&str> = contract.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut want: Vec<String> = names[..4].iter().map(|s| s.to_string()).collect();
+    for run in ["GapNet", "FNN", "SC-CNN"] {
+        for col in &names[4..9] {
+            want.push(col.replace("<run>", run));
+        }
+    }
+    want.extend(names[9..].iter().map(|s| s.to_string()));
+    assert_eq!(csv.lines().next().unwrap(), want.join(","));
 
     // The same inputs give the same bytes.
     let again = dir.join("again");

@@ -34,6 +34,8 @@ pub const DEMO_BATCH: usize = 32;
 struct Lines {
     /// Print only every tenth epoch (long runs of a fast model).
     quiet_epochs: bool,
+    /// What an item is (views, crops, wells).
+    items: &'static str,
 }
 
 impl Progress for Lines {
@@ -45,10 +47,11 @@ impl Progress for Lines {
         }
         let _ = writeln!(
             std::io::stdout(),
-            "  epoch {}: loss {:.4}, {:.0} views/s, mean validation AUC {} over {} tasks{}",
+            "  epoch {}: loss {:.4}, {:.0} {}/s, mean validation AUC {} over {} tasks{}",
             m.epoch,
             m.train_loss,
             m.items_per_second,
+            self.items,
             m.valid_auc_mean.map_or("n/a".into(), |a| format!("{a:.3}")),
             m.valid_tasks_defined,
             if m.best { " (best)" } else { "" }
@@ -93,7 +96,7 @@ pub const DEMO_RUNS: [DemoRun; 5] = [
     },
     DemoRun {
         kind: ModelKind::Fnn,
-        epochs: 100,
+        epochs: 60,
         batch: 64,
         max_items: None,
     },
@@ -105,15 +108,15 @@ pub const DEMO_RUNS: [DemoRun; 5] = [
     },
     DemoRun {
         kind: ModelKind::MilNet,
-        epochs: 2,
+        epochs: 1,
         batch: 16,
         max_items: Some(256),
     },
     DemoRun {
         kind: ModelKind::MCnn,
-        epochs: 2,
+        epochs: 1,
         batch: 16,
-        max_items: Some(256),
+        max_items: Some(192),
     },
 ];
 
@@ -202,6 +205,11 @@ fn train_one(
         None,
         &mut Lines {
             quiet_epochs: plan.epochs > 10,
+            items: match kind.input() {
+                InputKind::Views => "views",
+                InputKind::Crops => "crops",
+                InputKind::Features => "wells",
+            },
         },
     )?;
     writeln!(
@@ -343,7 +351,7 @@ fn write_demo_report(out: &Path, runs: &[PathBuf], truth: &Path) -> Result<()> {
     .context("writing the demo's report")?;
     writeln!(
         stdout,
-        "report on the {} test wells' tasks ({:.1} s; Wilcoxon between every two runs, Venkatraman GapNet vs FNN per task):",
+        "report: {} tasks scored on the test wells ({:.1} s; Wilcoxon between every two runs, Venkatraman GapNet vs FNN per task):",
         outcome.comparison.tasks.len(),
         started.elapsed().as_secs_f64()
     )?;

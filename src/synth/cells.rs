@@ -82,6 +82,46 @@ pub struct SiteSpec {
     pub effects: Vec<Effect>,
     /// Fraction of cells lost (0..1).
     pub cell_loss: f64,
+    /// The well's staining and cell-size variation (shared by its sites).
+    pub well: WellVariation,
+}
+
+/// How one well differs from another before any compound acts: each channel's staining
+/// strength and the cells' size vary from well to well (dye batches, pipetting, confluence),
+/// as in real screens. A compound's change that reaches every cell stands out of this
+/// variation; one that reaches a few cells is diluted into it when features are averaged over
+/// the well, but stays visible cell by cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WellVariation {
+    /// Multiplier of each channel's stain (1 = none).
+    pub stain: [f32; 5],
+    /// Multiplier of cell and nucleus axes (1 = none).
+    pub size: f32,
+}
+
+impl Default for WellVariation {
+    fn default() -> Self {
+        WellVariation {
+            stain: [1.0; 5],
+            size: 1.0,
+        }
+    }
+}
+
+/// Log-normal spread of [`WellVariation::stain`] (sd of its logarithm).
+pub const STAIN_SPREAD: f64 = 0.2;
+/// Log-normal spread of [`WellVariation::size`].
+pub const SIZE_SPREAD: f64 = 0.08;
+
+impl WellVariation {
+    /// The variation of the well seeded by `seed`.
+    pub fn draw(seed: u64) -> WellVariation {
+        let mut rng = SplitMix64::new(seed);
+        WellVariation {
+            stain: std::array::from_fn(|_| (STAIN_SPREAD * rng.normal()).exp() as f32),
+            size: (SIZE_SPREAD * rng.normal()).exp() as f32,
+        }
+    }
 }
 
 /// CellProfiler-like measurements of one drawn cell (intensities of the final pixels).
@@ -178,7 +218,7 @@ fn place_cells(spec: &SiteSpec, rng: &mut SplitMix64) -> Vec<Cell> {
         {
             continue;
         }
-        let r = 9.0 + rng.unit() as f32 * 4.0;
+        let r = (9.0 + rng.unit() as f32 * 4.0) * spec.well.size;
         let nucleus = (
             r * (1.1 + rng.unit() as f32 * 0.4),
             r * (0.75 + rng.unit() as f32 * 0.15),
@@ -198,7 +238,7 @@ fn place_cells(spec: &SiteSpec, rng: &mut SplitMix64) -> Vec<Cell> {
             angle: rng.unit() as f32 * std::f32::consts::PI,
             nucleus,
             cell: (nucleus.0 * long, nucleus.1 * short),
-            gain: std::array::from_fn(|_| 0.8 + rng.unit() as f32 * 0.4),
+            gain: std::array::from_fn(|ch| (0.8 + rng.unit() as f32 * 0.4) * spec.well.stain[ch]),
             texture: [0.35, 0.5, 0.3, 0.4, 0.6],
             nucleoli,
             golgi: (a.cos() * 1.3, a.sin() * 1.3),
@@ -430,7 +470,45 @@ mod tests {
             seed: 7,
             effects,
             cell_loss,
+            well: WellVariation::default(),
         }
+    }
+
+    #[test]
+    fn wells_vary_in_stain_and_size() {
+        let plain = draw_site(&spec(vec![], 0.0));
+        let mut stained = spec(vec![], 0.0);
+        stained.well = WellVariation {
+            stain: [1.5, 1.0, 1.0, 1.0, 1.0],
+            size: 1.0,
+        };
+        let stained = draw_site(&stained);
+        let mut larger = spec(vec![], 0.0);
+        larger.well = WellVariation {
+            stain: [1.0; 5],
+            size: 1.2,
+        };
+        let larger = draw_site(&larger);
+        let mean = |s: &DrawnSite, f: &dyn Fn(&CellMeasure) -> f64| {
+            s.cells.iter().map(f).sum::<f64>() / s.cells.len() as f64
+        };
+        let dna = |c: &CellMeasure| c.nucleus_mean[0];
+        let er = |c: &CellMeasure| c.cell_mean[1];
+        let area = |c: &CellMeasure| f64::from(c.cell_area);
+        let ratio = mean(&stained, &dna) / mean(&plain, &dna);
+        assert!(ratio > 1.2, "DNA {ratio}");
+        assert!((mean(&stained, &er) / mean(&plain, &er) - 1.0).abs() < 0.02);
+        let ratio = mean(&larger, &area) / mean(&plain, &area);
+        assert!(ratio > 1.25, "area {ratio}");
+        let a = WellVariation::draw(1);
+        assert_eq!(a, WellVariation::draw(1));
+        assert_ne!(a, WellVariation::draw(2));
+        let stains: Vec<f32> = (0..200)
+            .flat_map(|s| WellVariation::draw(s).stain)
+            .collect();
+        let logs: Vec<f64> = stains.iter().map(|&x| f64::from(x).ln()).collect();
+        let sd = (logs.iter().map(|l| l * l).sum::<f64>() / logs.len() as f64).sqrt();
+        assert!((sd - STAIN_SPREAD).abs() < 0.03, "{sd}");
     }
 
     #[test]

@@ -25,7 +25,9 @@ use tiff::encoder::{Compression, DeflateLevel, TiffEncoder, colortype};
 use crate::atomic_file::AtomicFile;
 use crate::export::label_tables::{Columns, ReadTableError, read_table};
 use crate::sources::cellpainting::{CellPaintingError, MetadataLayout, read_metadata};
-use crate::synth::cells::{CellMeasure, Effect, EffectKind, STAIN_ORDER, SiteSpec, draw_site};
+use crate::synth::cells::{
+    CellMeasure, Effect, EffectKind, STAIN_ORDER, SiteSpec, WellVariation, draw_site,
+};
 
 /// Folder suffix and wavelength of each stain in the CDRP layout, in [`STAIN_ORDER`].
 pub const CDRP_CHANNELS: [(&str, u32); 5] = [
@@ -375,6 +377,7 @@ fn draw_job(
         seed: site_seed(opts.seed, job.plate, job.well, job.site),
         effects,
         cell_loss,
+        well: WellVariation::draw(site_seed(opts.seed, job.plate, job.well, u32::MAX)),
     });
     let mut bytes = 0;
     for (plane, (folder, wavelength)) in drawn.planes.iter().zip(CDRP_CHANNELS) {
