@@ -181,10 +181,11 @@ fn train_one(
     };
     writeln!(
         stdout,
-        "train {} ({}) on the CPU: {} epochs{}, batch {}, lr {}: {} tasks, {} train / {} valid {what}",
+        "train {} ({}) on the CPU: {} epoch{}{}, batch {}, lr {}: {} tasks, {} train / {} valid {what}",
         kind.display_name(),
         kind.family(),
         config.epochs,
+        if config.epochs == 1 { "" } else { "s" },
         plan.max_items.map_or(String::new(), |n| format!(
             " of at most {n} {what} (a short run)"
         )),
