@@ -398,6 +398,20 @@ fn bad_runs_are_named() {
         "{err}"
     );
 
+    // A rerun refused for bad input leaves an earlier, complete report as it was.
+    let fine = run_dir(&dir, "run-y", "GapNet", "end-to-end", &labels, |_, _| 0.5);
+    let r = dir.join("r");
+    assert!(
+        run(&[
+            "report",
+            fine.to_str().unwrap(),
+            "--out",
+            r.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let before = std::fs::read(r.join("report.html")).unwrap();
     let unfinished = run_dir(&dir, "run-x", "GapNet", "end-to-end", &labels, |_, _| 0.5);
     std::fs::remove_file(unfinished.join("predictions/wells.parquet")).unwrap();
     let o = run(&[
@@ -409,9 +423,33 @@ fn bad_runs_are_named() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("not finished"), "{err}");
-    assert!(!dir.join("r/report.html").exists());
+    assert_eq!(std::fs::read(r.join("report.html")).unwrap(), before);
 
-    let fine = run_dir(&dir, "run-y", "GapNet", "end-to-end", &labels, |_, _| 0.5);
+    // A label export with a broken row: the file and row are named.
+    parquet(
+        &labels.join("labels/part-00000.parquet"),
+        vec![
+            ("inchikey", strings(&[key(0).as_str(), key(1).as_str()])),
+            (
+                "task_id",
+                strings(&[task_id(0).as_str(), task_id(1).as_str()]),
+            ),
+            ("label", Arc::new(Int8Array::from(vec![1i8, 0]))),
+        ],
+    );
+    let o = run(&[
+        "report",
+        fine.to_str().unwrap(),
+        "--out",
+        r.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("part-00000.parquet") && err.contains("row 1") && err.contains("label 0"),
+        "{err}"
+    );
+
     let o = run(&[
         "report",
         fine.to_str().unwrap(),

@@ -632,6 +632,106 @@ pub enum ReadTableError {
         /// The column.
         column: String,
     },
+    /// A row breaks the table's contract.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The row and what is wrong.
+        reason: String,
+    },
+}
+
+/// A kept task of an export, read back: its id and labelled-compound counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportTask {
+    /// Task id.
+    pub task_id: String,
+    /// Actives among all compounds.
+    pub n_active: u32,
+    /// Inactives.
+    pub n_inactive: u32,
+}
+
+/// One label of an export, read back.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExportLabel {
+    /// Compound.
+    pub inchikey: String,
+    /// Index into the tasks read with it.
+    pub task: usize,
+    /// +1 active, -1 inactive.
+    pub label: i8,
+}
+
+/// Reads the tasks (`tasks.parquet`) and labels (`labels/*.parquet`, files in name order) of the
+/// label export in `dir`, for the trainer and the report. A label of a task not in
+/// `tasks.parquet`, or a label other than +1/-1, is an error naming the file and row.
+pub fn read_export_labels(
+    dir: &Path,
+) -> Result<(Vec<ExportTask>, Vec<ExportLabel>), ReadTableError> {
+    let path = dir.join("tasks.parquet");
+    let name = path.display().to_string();
+    let mut tasks = Vec::new();
+    for batch in read_table(&path)? {
+        let c = Columns::new(&name, &batch);
+        let (id, na, ni) = (
+            c.utf8("task_id")?,
+            c.uint32("n_active")?,
+            c.uint32("n_inactive")?,
+        );
+        for i in 0..batch.num_rows() {
+            tasks.push(ExportTask {
+                task_id: id.value(i).to_string(),
+                n_active: na.value(i),
+                n_inactive: ni.value(i),
+            });
+        }
+    }
+    let task_index: std::collections::HashMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.task_id.as_str(), i))
+        .collect();
+    let label_dir = dir.join("labels");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&label_dir)
+        .map_err(|source| ReadTableError::Io {
+            path: label_dir.display().to_string(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    let mut labels = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let mut row = 0usize;
+        for batch in read_table(&path)? {
+            let c = Columns::new(&name, &batch);
+            let (key, task, label) = (c.utf8("inchikey")?, c.utf8("task_id")?, c.int8("label")?);
+            for i in 0..batch.num_rows() {
+                let invalid = |reason: String| ReadTableError::Invalid {
+                    path: name.clone(),
+                    reason: format!("row {}: {reason}", row + i),
+                };
+                let t = *task_index.get(task.value(i)).ok_or_else(|| {
+                    invalid(format!("task {} is not in tasks.parquet", task.value(i)))
+                })?;
+                let l = label.value(i);
+                if l != 1 && l != -1 {
+                    return Err(invalid(format!("label {l} is neither +1 nor -1")));
+                }
+                labels.push(ExportLabel {
+                    inchikey: key.value(i).to_string(),
+                    task: t,
+                    label: l,
+                });
+            }
+            row += batch.num_rows();
+        }
+    }
+    Ok((tasks, labels))
 }
 
 /// Reads every batch of a Parquet file.

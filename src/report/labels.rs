@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::ReportError;
-use crate::export::label_tables::{Columns, read_table};
+use crate::export::label_tables::read_export_labels;
 
 /// A label export, read.
 #[derive(Debug, Clone, Default)]
@@ -43,52 +43,14 @@ pub fn read_labels(dir: &Path) -> Result<Labels, ReportError> {
         manifest_blake3: blake3::hash(&bytes).to_hex().to_string(),
         ..Labels::default()
     };
-    let path = dir.join("tasks.parquet");
-    let name = path.display().to_string();
-    for batch in read_table(&path)? {
-        let c = Columns::new(&name, &batch);
-        let (id, na, ni) = (
-            c.utf8("task_id")?,
-            c.uint32("n_active")?,
-            c.uint32("n_inactive")?,
-        );
-        for i in 0..batch.num_rows() {
-            out.task_counts
-                .insert(id.value(i).to_string(), (na.value(i), ni.value(i)));
-        }
+    let (tasks, labels) = read_export_labels(dir)?;
+    for l in labels {
+        out.labels
+            .insert((l.inchikey, tasks[l.task].task_id.clone()), l.label == 1);
     }
-    let label_dir = dir.join("labels");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&label_dir)
-        .map_err(|source| ReportError::Io {
-            path: label_dir.display().to_string(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+    out.task_counts = tasks
+        .into_iter()
+        .map(|t| (t.task_id, (t.n_active, t.n_inactive)))
         .collect();
-    files.sort();
-    for path in files {
-        let name = path.display().to_string();
-        for batch in read_table(&path)? {
-            let c = Columns::new(&name, &batch);
-            let (key, task, label) = (c.utf8("inchikey")?, c.utf8("task_id")?, c.int8("label")?);
-            for i in 0..batch.num_rows() {
-                let active = match label.value(i) {
-                    1 => true,
-                    -1 => false,
-                    l => {
-                        return Err(ReportError::Invalid {
-                            path: name.clone(),
-                            reason: format!("row {i}: label {l} is neither +1 nor -1"),
-                        });
-                    }
-                };
-                out.labels.insert(
-                    (key.value(i).to_string(), task.value(i).to_string()),
-                    active,
-                );
-            }
-        }
-    }
     Ok(out)
 }

@@ -151,12 +151,24 @@ pub fn write_report(options: &ReportOptions) -> Result<ReportOutcome, ReportErro
             "the runs share no task: nothing to compare".into(),
         ));
     }
+    // A report.html marks a complete report: drop an earlier one before rewriting the rest,
+    // so that an interrupted rerun does not leave old pages beside new figures.
+    let html = options.out.join("report.html");
+    match std::fs::remove_file(&html) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(ReportError::Io {
+                path: html.display().to_string(),
+                source: e,
+            });
+        }
+        _ => {}
+    }
     let figure_dir = options.out.join("figures");
     std::fs::create_dir_all(&figure_dir).map_err(|source| ReportError::Io {
         path: figure_dir.display().to_string(),
         source,
     })?;
-    let figures = pages::draw_figures(&comparison, &runs, &figure_dir)?;
+    let figures = pages::draw_figures(&comparison, &figure_dir)?;
     write_file(
         &options.out.join("per_task.csv"),
         pages::per_task_csv(&comparison).as_bytes(),

@@ -90,11 +90,7 @@ fn significance(c: &Comparison, t: usize) -> Significance {
 }
 
 /// Draws the three figures.
-pub fn draw_figures(
-    c: &Comparison,
-    _runs: &[Run],
-    dir: &Path,
-) -> Result<Vec<DrawnFigure>, ReportError> {
+pub fn draw_figures(c: &Comparison, dir: &Path) -> Result<Vec<DrawnFigure>, ReportError> {
     let mut out = Vec::new();
     let order = c.ranked();
     let boxes = BoxPlot {

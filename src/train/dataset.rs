@@ -410,65 +410,17 @@ impl GroupIndex {
 /// tasks.parquet and labels/*.parquet: (tasks, compounds, compounds x tasks labels).
 #[allow(clippy::type_complexity)]
 fn read_labels(dir: &Path) -> Result<(Vec<Task>, Vec<String>, Vec<i8>), DatasetError> {
-    let path = dir.join("tasks.parquet");
-    let name = path.display().to_string();
-    let mut tasks = Vec::new();
-    for batch in label_tables::read_table(&path)? {
-        let c = Columns::new(&name, &batch);
-        let (id, na, ni) = (
-            c.utf8("task_id")?,
-            c.uint32("n_active")?,
-            c.uint32("n_inactive")?,
-        );
-        for i in 0..batch.num_rows() {
-            tasks.push(Task {
-                task_id: id.value(i).to_string(),
-                n_active: na.value(i),
-                n_inactive: ni.value(i),
-            });
-        }
-    }
-    let task_index: HashMap<String, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.task_id.clone(), i))
+    let (read_tasks, mut rows) = label_tables::read_export_labels(dir)?;
+    let tasks: Vec<Task> = read_tasks
+        .into_iter()
+        .map(|t| Task {
+            task_id: t.task_id,
+            n_active: t.n_active,
+            n_inactive: t.n_inactive,
+        })
         .collect();
-    let label_dir = dir.join("labels");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&label_dir)
-        .map_err(|source| DatasetError::Io {
-            path: label_dir.display().to_string(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .collect();
-    files.sort();
-    let mut rows: Vec<(String, usize, i8)> = Vec::new();
-    for path in files {
-        let name = path.display().to_string();
-        for batch in label_tables::read_table(&path)? {
-            let c = Columns::new(&name, &batch);
-            let (key, task, label) = (c.utf8("inchikey")?, c.utf8("task_id")?, c.int8("label")?);
-            for i in 0..batch.num_rows() {
-                let t = *task_index.get(task.value(i)).ok_or_else(|| {
-                    invalid(
-                        &path,
-                        format!("row {i}: task {} is not in tasks.parquet", task.value(i)),
-                    )
-                })?;
-                let l = label.value(i);
-                if l != 1 && l != -1 {
-                    return Err(invalid(
-                        &path,
-                        format!("row {i}: label {l} is neither +1 nor -1"),
-                    ));
-                }
-                rows.push((key.value(i).to_string(), t, l));
-            }
-        }
-    }
     rows.sort();
-    let mut compounds: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let mut compounds: Vec<String> = rows.iter().map(|r| r.inchikey.clone()).collect();
     compounds.dedup();
     let index: HashMap<&str, usize> = compounds
         .iter()
@@ -476,8 +428,8 @@ fn read_labels(dir: &Path) -> Result<(Vec<Task>, Vec<String>, Vec<i8>), DatasetE
         .map(|(i, k)| (k.as_str(), i))
         .collect();
     let mut labels = vec![0i8; compounds.len() * tasks.len()];
-    for (k, t, l) in &rows {
-        labels[index[k.as_str()] * tasks.len() + t] = *l;
+    for r in &rows {
+        labels[index[r.inchikey.as_str()] * tasks.len() + r.task] = r.label;
     }
     Ok((tasks, compounds, labels))
 }
