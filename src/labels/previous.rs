@@ -156,7 +156,11 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
 
     let path = dir.join("inputs/activities.parquet");
     let name = path.display().to_string();
-    for batch in label_tables::read_table(&path)? {
+    let batches = label_tables::read_table(&path)?;
+    // Sized once: growing a million-row vector copies it and faults in fresh pages each time.
+    p.activities
+        .reserve_exact(batches.iter().map(|b| b.num_rows()).sum());
+    for batch in batches {
         let c = Columns::new(&name, &batch);
         let (act, mol, assay) = (
             c.int64("activity_id")?,
@@ -274,10 +278,19 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
         .collect();
     shards.sort();
-    let mut rows: Vec<LabelEntry> = Vec::new();
-    for path in shards {
+    let shard_batches = shards
+        .into_iter()
+        .map(|path| Ok((label_tables::read_table(&path)?, path)))
+        .collect::<Result<Vec<_>, PreviousError>>()?;
+    let mut rows: Vec<LabelEntry> = Vec::with_capacity(
+        shard_batches
+            .iter()
+            .flat_map(|(b, _)| b.iter().map(|b| b.num_rows()))
+            .sum(),
+    );
+    for (batches, path) in shard_batches {
         let name = path.display().to_string();
-        for batch in label_tables::read_table(&path)? {
+        for batch in batches {
             let c = Columns::new(&name, &batch);
             let (k, t, l, n, m) = (
                 c.utf8("inchikey")?,

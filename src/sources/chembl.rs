@@ -474,7 +474,7 @@ impl ChemblRelease {
                 Ok((rows, rejects))
             },
         )?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(parts.iter().map(|(rows, _)| rows.len()).sum());
         for (rows, part_rejects) in parts {
             out.extend(rows);
             rejects.extend(part_rejects);
@@ -629,7 +629,8 @@ fn read_activity_rows<T>(
         )
         .map_err(query_err(path, "activities"))?;
     let err = query_err(path, "activities");
-    let mut out = Vec::new();
+    // At most one row per id: sized once (pages past what is kept are never touched).
+    let mut out = Vec::with_capacity(ids.len());
     let array: rusqlite::vtab::array::Array = std::rc::Rc::new(
         ids.iter()
             .map(|&i| rusqlite::types::Value::Integer(i))
