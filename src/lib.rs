@@ -16,6 +16,7 @@ pub mod chem;
 pub mod dataflow;
 pub mod eval;
 pub mod export;
+pub mod fast_hash;
 pub mod images;
 pub mod labels;
 pub mod pipeline;

@@ -56,7 +56,7 @@ pub struct LabelExport {
     /// Match report, one row per level.
     pub match_report: Vec<MatchReportRow>,
     /// ChEMBL activities the rules see (as classified), sorted by activity_id.
-    pub input_activities: Vec<Activity>,
+    pub input_activities: std::sync::Arc<Vec<Activity>>,
     /// Matches used, sorted.
     pub input_matches: Vec<MatchRow>,
     /// Assays of the kept tasks, sorted by assay_id.
@@ -75,6 +75,8 @@ pub struct Reuse<'a> {
     pub manifest: &'a Manifest,
     /// Shards whose rows did not change.
     pub unchanged_shards: BTreeSet<u32>,
+    /// The new export's rows of each shard ([`rows_by_shard`]), computed once by the caller.
+    pub rows_by_shard: &'a [Vec<usize>],
 }
 
 /// Errors writing an export.
@@ -121,7 +123,7 @@ pub const INPUT_ACTIVITIES: &str = "inputs/activities.parquet";
 /// Pass the joined entry to [`write_label_export`] as already written.
 pub fn spawn_input_activities(
     dir: &Path,
-    rows: Vec<Activity>,
+    rows: std::sync::Arc<Vec<Activity>>,
 ) -> std::thread::JoinHandle<Result<FileEntry, ExportError>> {
     let dir = dir.to_path_buf();
     std::thread::spawn(move || {
@@ -308,6 +310,19 @@ pub fn write_label_export(
     reuse: Option<&Reuse<'_>>,
     written: Vec<FileEntry>,
 ) -> Result<Manifest, ExportError> {
+    let files = write_label_files(dir, export, reuse, written)?;
+    write_manifest(dir, export, files)
+}
+
+/// Writes every file of `export` but its manifest, returning their entries (with those of
+/// `written`). A caller that writes files of its own beside the export (a refresh's changelog)
+/// finishes them before [`write_manifest`].
+pub fn write_label_files(
+    dir: &Path,
+    export: &LabelExport,
+    reuse: Option<&Reuse<'_>>,
+    written: Vec<FileEntry>,
+) -> Result<Vec<FileEntry>, ExportError> {
     if dir.join(MANIFEST).exists() {
         return Err(ExportError::Exists(dir.display().to_string()));
     }
@@ -317,6 +332,15 @@ pub fn write_label_export(
             source,
         })?;
     }
+    let shards = export.pipeline.export.label_shards;
+    let given = reuse
+        .map(|r| r.rows_by_shard)
+        .filter(|b| b.len() == shards as usize);
+    let computed = match given {
+        Some(_) => Vec::new(),
+        None => rows_by_shard(&export.labels, shards),
+    };
+    let by_shard: &[Vec<usize>] = given.unwrap_or(&computed);
     // Largest first, so that the threads finish together.
     let mut jobs: Vec<FileJob<'_>> = Vec::new();
     if export.pipeline.export.authors_format {
@@ -360,9 +384,7 @@ pub fn write_label_export(
             label_tables::task_counts_batch(&export.task_counts),
         )
     }));
-    let shards = export.pipeline.export.label_shards;
-    let by_shard = rows_by_shard(&export.labels, shards);
-    for (s, rows) in by_shard.into_iter().enumerate() {
+    for (s, rows) in by_shard.iter().enumerate() {
         let rel = shard_path(s as u32);
         let reused = reuse.and_then(|r| {
             r.unchanged_shards
@@ -373,7 +395,7 @@ pub fn write_label_export(
         jobs.push(match reused {
             Some((from, expected)) => Box::new(move || copy_file(dir, from, &rel, expected)),
             None => Box::new(move || {
-                write_table(dir, &rel, label_tables::labels_batch(&export.labels, &rows))
+                write_table(dir, &rel, label_tables::labels_batch(&export.labels, rows))
             }),
         });
     }
@@ -417,7 +439,15 @@ pub fn write_label_export(
     }));
     let mut files = run_jobs(jobs)?;
     files.extend(written);
+    Ok(files)
+}
 
+/// Writes the manifest of `export`, listing `files` (every file of the export but itself).
+pub fn write_manifest(
+    dir: &Path,
+    export: &LabelExport,
+    mut files: Vec<FileEntry>,
+) -> Result<Manifest, ExportError> {
     let snapshot = {
         let mut h = blake3::Hasher::new();
         for rel in [

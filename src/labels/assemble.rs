@@ -3,12 +3,13 @@
 //! turns it, with the compounds and the ChEMBL side, into a [`LabelExport`]. Builds and refreshes
 //! both end here, so the same state gives the same bytes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::dataflow::labels::OutputChanges;
 use crate::export::label_export::LabelExport;
 use crate::export::label_tables::{CompoundRow, LabelEntry, LabelTable, RejectRow, TaskRow};
 use crate::export::manifest::FileEntry;
+use crate::fast_hash::{FastMap, FastSet};
 use crate::labels::chembl_side::ChemblSide;
 use crate::labels::compounds::Compounds;
 use crate::labels::records::{Label, Stat, Task, TaskKind};
@@ -74,10 +75,10 @@ pub fn label_table(
     compounds: &Compounds,
     assays: &BTreeMap<i64, AssayInfo>,
 ) -> LabelTable {
-    let tasks: HashSet<Task> = labels.iter().map(|l| l.task).collect();
+    let tasks: FastSet<Task> = labels.iter().map(|l| l.task).collect();
     let mut named: Vec<(String, Task)> = tasks.iter().map(|t| (task_id(t, assays), *t)).collect();
     named.sort();
-    let rank: HashMap<Task, u32> = named
+    let rank: FastMap<Task, u32> = named
         .iter()
         .enumerate()
         .map(|(i, (_, t))| (*t, i as u32))
@@ -162,12 +163,25 @@ pub struct Parts<'a> {
 
 /// Everything the export says.
 pub fn assemble(p: Parts<'_>) -> LabelExport {
+    std::thread::scope(|scope| {
+        // The label table (the largest part) is built beside everything else.
+        let labels = scope.spawn(|| label_table(&p.state.labels, p.compounds, p.assays));
+        let mut export = assemble_rest(&p);
+        export.labels = labels
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        export
+    })
+}
+
+/// Everything [`assemble`] returns but the label table (left empty).
+fn assemble_rest(p: &Parts<'_>) -> LabelExport {
     let rules = p.pipeline.rules();
-    let labels = label_table(&p.state.labels, p.compounds, p.assays);
     let tasks = task_rows(&p.state.task_counts, &rules, p.assays);
+    // One table row per label: a compound's rows are its labels.
     let mut per_compound: Vec<u32> = vec![0; p.compounds.len()];
-    for e in &labels.rows {
-        if let Some(n) = per_compound.get_mut(e.compound as usize) {
+    for l in &p.state.labels {
+        if let Some(n) = per_compound.get_mut(l.compound as usize) {
             *n += 1;
         }
     }
@@ -203,7 +217,7 @@ pub fn assemble(p: Parts<'_>) -> LabelExport {
             }
         })
         .collect();
-    let mut rejects = p.cellpainting_rejects;
+    let mut rejects = p.cellpainting_rejects.clone();
     for r in p.chembl.rejects.iter().chain(p.assay_rejects) {
         rejects.push(RejectRow {
             source: format!("chembl:{}", r.source),
@@ -217,7 +231,7 @@ pub fn assemble(p: Parts<'_>) -> LabelExport {
         .iter()
         .filter(|r| r.source.starts_with("chembl:"))
         .count();
-    let mut stats = p.cellpainting_stats;
+    let mut stats = p.cellpainting_stats.clone();
     let assays_seen = p
         .chembl
         .activities
@@ -237,7 +251,7 @@ pub fn assemble(p: Parts<'_>) -> LabelExport {
     );
     stats.insert("chembl.assays".into(), assays_seen as u64);
     stats.insert("chembl.rejects".into(), chembl_rejects as u64);
-    stats.insert("labels.labels".into(), labels.rows.len() as u64);
+    stats.insert("labels.labels".into(), p.state.labels.len() as u64);
     stats.insert("labels.tasks_kept".into(), tasks.len() as u64);
     stats.insert(
         "labels.tasks_with_labels".into(),
@@ -260,13 +274,13 @@ pub fn assemble(p: Parts<'_>) -> LabelExport {
     LabelExport {
         pipeline: p.pipeline.clone(),
         chembl_release: p.chembl.release.clone(),
-        cellpainting_files: p.cellpainting_files,
+        cellpainting_files: p.cellpainting_files.clone(),
         compounds: compound_rows,
         tasks,
-        labels,
+        labels: LabelTable::default(),
         rejects,
         match_report: p.chembl.match_report.clone(),
-        input_activities: p.chembl.activities.clone(),
+        input_activities: std::sync::Arc::clone(&p.chembl.activities),
         input_matches: p.chembl.matches.clone(),
         input_assays: p.assays.values().cloned().collect(),
         task_counts: p.state.task_counts.iter().map(|(t, c)| (*t, *c)).collect(),

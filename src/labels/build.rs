@@ -312,7 +312,7 @@ pub fn build(opts: &BuildOptions, cluster: &ClusterConfig) -> Result<BuildReport
     )?;
     phases.lap("reading ChEMBL");
     std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
-    let snapshot = spawn_input_activities(&opts.out, chembl.activities.clone());
+    let snapshot = spawn_input_activities(&opts.out, std::sync::Arc::clone(&chembl.activities));
     let matches = match_records(&chembl.matches, &compounds);
     let out = run_label_epochs(
         cluster,

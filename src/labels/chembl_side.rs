@@ -4,12 +4,13 @@
 //! kept tasks are known, their assays' attributes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::export::label_tables::{MatchReportRow, MatchRow};
 use crate::labels::compounds::Compounds;
 use crate::labels::records::{Activity, ActivityIds};
 use crate::pipeline::{LabelRules, MatchLevel};
-use crate::sources::chembl::{AssayInfo, ChemblError, ChemblReject, ChemblRelease};
+use crate::sources::chembl::{AssayInfo, ChemblError, ChemblReject, ChemblRelease, RowFilter};
 
 /// What a run reads from a release.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,8 +23,9 @@ pub struct ChemblSide {
     pub match_report: Vec<MatchReportRow>,
     /// `chembl_id` of every matched molecule.
     pub chembl_ids: BTreeMap<i64, String>,
-    /// Activities the rules see, sorted by activity_id.
-    pub activities: Vec<Activity>,
+    /// Activities the rules see, sorted by activity_id (shared: the snapshot writer, the
+    /// dataflow's input and the export all read the same rows).
+    pub activities: Arc<Vec<Activity>>,
     /// Activity rows read (all of them, seen or not).
     pub activities_read: u64,
     /// Rows that could not be used.
@@ -117,24 +119,25 @@ pub fn read_chembl_side(
     );
     let started = std::time::Instant::now();
     let mut rejects = Vec::new();
-    let (classified, activities_read) = release.activities_with(&molregnos, &mut rejects, |f| {
-        let ids = ActivityIds {
-            activity_id: f.activity_id,
-            assay_id: f.assay_id,
-            molregno: f.molregno,
-        };
-        match Activity::classify(
-            ids,
-            f.standard_type.as_deref(),
-            f.pchembl_value,
-            f.activity_comment.as_deref(),
-            f.data_validity_comment.as_deref(),
-            rules,
-        ) {
-            Some(a) => a.matters().then_some(Ok(a)),
-            None => Some(Err(f.activity_id)),
-        }
-    })?;
+    let (classified, activities_read) =
+        release.activities_with(&molregnos, RowFilter::Annotated, &mut rejects, |f| {
+            let ids = ActivityIds {
+                activity_id: f.activity_id,
+                assay_id: f.assay_id,
+                molregno: f.molregno,
+            };
+            match Activity::classify(
+                ids,
+                f.standard_type.as_deref(),
+                f.pchembl_value,
+                f.activity_comment.as_deref(),
+                f.data_validity_comment.as_deref(),
+                rules,
+            ) {
+                Some(a) => a.matters().then_some(Ok(a)),
+                None => Some(Err(f.activity_id)),
+            }
+        })?;
     tracing::debug!(
         "ChEMBL: reading {activities_read} activities took {:.2} s",
         started.elapsed().as_secs_f64()
@@ -155,7 +158,7 @@ pub fn read_chembl_side(
         matches,
         match_report,
         chembl_ids,
-        activities,
+        activities: Arc::new(activities),
         activities_read,
         rejects,
     })

@@ -264,7 +264,7 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
 
     let mut task_ids: Vec<String> = task_by_id.keys().cloned().collect();
     task_ids.sort();
-    let task_index: std::collections::HashMap<&str, u32> = task_ids
+    let task_index: crate::fast_hash::FastMap<&str, u32> = task_ids
         .iter()
         .enumerate()
         .map(|(i, t)| (t.as_str(), i as u32))

@@ -12,19 +12,20 @@
 //! what a build on the new release writes), plus a changelog; label shards whose rows did not
 //! change are copied from the previous export. InChIKeys are never computed again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::atomic_file::AtomicFile;
 use crate::dataflow::cluster::ClusterConfig;
 use crate::dataflow::labels::{InputChanges, LabelCapture, run_label_epochs};
 use crate::export::label_export::{
     ExportError, Reuse, join_input_activities, rows_by_shard, spawn_input_activities,
-    write_label_export,
+    write_label_files, write_manifest,
 };
 use crate::export::label_tables::{self, ChangeRow, LabelEntry, LabelTable, TaskRow};
 use crate::export::manifest::{Manifest, hash_file};
+use crate::fast_hash::{FastMap, FastSet};
 use crate::labels::assemble::{Parts, State, assemble};
 use crate::labels::build::{BuildError, BuildReport, Phases, io_err, match_records};
 use crate::labels::chembl_side::{read_assays, read_chembl_side};
@@ -89,8 +90,8 @@ fn diff_activities(old: &[Activity], new: &[Activity]) -> (Vec<Activity>, Vec<Ac
     (removed, added)
 }
 
-fn compounds_of(matches: &[Match]) -> HashMap<u64, Vec<u32>> {
-    let mut out: HashMap<u64, Vec<u32>> = HashMap::new();
+fn compounds_of(matches: &[Match]) -> FastMap<u64, Vec<u32>> {
+    let mut out: FastMap<u64, Vec<u32>> = FastMap::default();
     for m in matches {
         out.entry(m.molregno).or_default().push(m.compound);
     }
@@ -102,7 +103,6 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     let mut phases = Phases::new("refresh");
     let prev = &opts.previous;
     let manifest = Manifest::load(prev)?;
-    manifest.verify(prev)?;
     let pipeline = Pipeline::load(&prev.join("pipeline.toml"))?;
     if pipeline.hash() != manifest.pipeline.blake3 {
         return Err(BuildError::Invalid(format!(
@@ -111,21 +111,40 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         )));
     }
     let rules = pipeline.rules();
-    // The previous export's compounds first; then its other tables are read while the new
-    // release is (the two are independent).
-    let compounds = read_compounds(prev)?;
     let release = ChemblRelease::open(&opts.chembl, opts.chembl_release.as_deref())?;
-    let (rest, new) = std::thread::scope(|scope| {
-        let rest = scope.spawn(|| read_rest(prev, &compounds));
-        let new = read_chembl_side(&release, &compounds, pipeline.chembl.match_level, &rules);
-        let rest = rest.join().unwrap_or_else(|_| {
-            Err(crate::labels::previous::PreviousError::Invalid {
-                path: prev.display().to_string(),
-                reason: "the reading thread panicked".into(),
+    // The previous export is checked against its manifest while it and the new release are
+    // read; a mismatch is the error reported, whatever reading it gave.
+    let (verified, read) = std::thread::scope(|scope| {
+        let verified = scope.spawn(|| manifest.verify(prev));
+        let read = (|| -> Result<_, BuildError> {
+            // Its compounds first; then its other tables are read while the new release is
+            // (the two are independent).
+            let compounds = read_compounds(prev)?;
+            let (rest, new) = std::thread::scope(|scope| {
+                let rest = scope.spawn(|| read_rest(prev, &compounds));
+                let new =
+                    read_chembl_side(&release, &compounds, pipeline.chembl.match_level, &rules);
+                let rest = rest.join().unwrap_or_else(|_| {
+                    Err(crate::labels::previous::PreviousError::Invalid {
+                        path: prev.display().to_string(),
+                        reason: "the reading thread panicked".into(),
+                    })
+                });
+                (rest, new)
+            });
+            Ok((compounds, rest, new))
+        })();
+        let verified = verified.join().unwrap_or_else(|_| {
+            Err(crate::export::manifest::ManifestError::Mismatch {
+                dir: prev.display().to_string(),
+                path: crate::export::manifest::MANIFEST.into(),
+                problem: "the checking thread panicked".into(),
             })
         });
-        (rest, new)
+        (verified, read)
     });
+    verified?;
+    let (compounds, rest, new) = read?;
     let (mut previous, new) = (rest?, new?);
     previous.compounds = compounds;
     std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
@@ -134,7 +153,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
             opts.out.display().to_string(),
         )));
     }
-    let snapshot = spawn_input_activities(&opts.out, new.activities.clone());
+    let snapshot = spawn_input_activities(&opts.out, std::sync::Arc::clone(&new.activities));
     let compounds = &previous.compounds;
     phases.lap("reading the previous export and ChEMBL");
 
@@ -150,7 +169,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         .chain(new_set.difference(&old_set).map(|m| (*m, 1)))
         .collect();
     let (old_of, new_of) = (compounds_of(&old_matches), compounds_of(&new_matches));
-    let mut groups: HashSet<(u32, u32)> = HashSet::new();
+    let mut groups: FastSet<(u32, u32)> = FastSet::default();
     for (acts, of) in [(&removed, &old_of), (&added, &new_of)] {
         for a in acts {
             for &c in of.get(&a.molregno).into_iter().flatten() {
@@ -158,10 +177,10 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
             }
         }
     }
-    let rematched: HashMap<u64, Vec<(u32, isize)>> =
+    let rematched: FastMap<u64, Vec<(u32, isize)>> =
         match_changes
             .iter()
-            .fold(HashMap::new(), |mut acc, (m, r)| {
+            .fold(FastMap::default(), |mut acc, (m, r)| {
                 acc.entry(m.molregno).or_default().push((m.compound, *r));
                 acc
             });
@@ -176,7 +195,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
             }
         }
     }
-    let in_groups = |a: &Activity, of: &HashMap<u64, Vec<u32>>| {
+    let in_groups = |a: &Activity, of: &FastMap<u64, Vec<u32>>| {
         of.get(&a.molregno)
             .is_some_and(|cs| cs.iter().any(|&c| groups.contains(&(c, a.assay_id))))
     };
@@ -252,11 +271,11 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     };
     let kept_old = kept(&previous.task_counts);
     let kept_new = kept(&task_counts);
-    let newly_kept: HashSet<Task> = kept_new.difference(&kept_old).copied().collect();
-    let kept_new_fast: HashSet<Task> = kept_new.iter().copied().collect();
+    let newly_kept: FastSet<Task> = kept_new.difference(&kept_old).copied().collect();
+    let kept_new_fast: FastSet<Task> = kept_new.iter().copied().collect();
 
     // Tasks that become kept: all their labels, from the new release's rows of their assays.
-    let assays_on: HashSet<u32> = newly_kept.iter().map(|t| t.assay_id).collect();
+    let assays_on: FastSet<u32> = newly_kept.iter().map(|t| t.assay_id).collect();
     let rows_on: Vec<(Activity, isize)> = new
         .activities
         .iter()
@@ -281,12 +300,9 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
                 }]),
             )
         });
-        let mut labels: BTreeSet<Label> = previous
-            .labels
-            .iter()
-            .filter(|l| kept_new_fast.contains(&l.task))
-            .copied()
-            .collect();
+        // The previous labels are not needed after this: filtered in place, not copied.
+        let mut labels: BTreeSet<Label> = std::mem::take(&mut previous.labels);
+        labels.retain(|l| kept_new_fast.contains(&l.task));
         for (l, r) in &delta.labels {
             if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r < 0 {
                 labels.remove(l);
@@ -375,8 +391,67 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
                     .all(|(&i, &j)| old_t.same_row(&old_t.rows[i], new_t, &new_t.rows[j]))
         })
         .collect();
-    let changes = changelog(old_t, new_t, &previous.tasks, &export.tasks);
-    phases.lap("comparing shards and the changelog");
+    phases.lap("comparing shards");
+
+    // The changelog and the refresh record are written beside the export's files; the
+    // manifest (last) waits for both and covers exactly what a from-scratch build on the new
+    // release writes.
+    let reuse = Reuse {
+        dir: prev,
+        manifest: &manifest,
+        unchanged_shards: unchanged.clone(),
+        rows_by_shard: &new_shards,
+    };
+    let written = vec![join_input_activities(snapshot)?];
+    let record = ChangelogContext {
+        out: &opts.out,
+        previous: prev,
+        previous_manifest: &manifest,
+        chembl_release: &export.chembl_release,
+        shards,
+        reused: unchanged.len(),
+    };
+    let (files, counts) = std::thread::scope(|scope| {
+        let changes =
+            scope.spawn(|| write_changelog(&record, old_t, new_t, &previous.tasks, &export.tasks));
+        let files = write_label_files(&opts.out, &export, Some(&reuse), written);
+        let counts = changes.join().unwrap_or_else(|_| {
+            Err(BuildError::Invalid(
+                "the changelog thread panicked".to_string(),
+            ))
+        });
+        (files, counts)
+    });
+    let (files, counts) = (files?, counts?);
+    let new_manifest = write_manifest(&opts.out, &export, files)?;
+    phases.lap("writing the export and the changelog");
+    Ok(BuildReport {
+        manifest: new_manifest,
+        changes: Some(counts),
+        shards_rewritten: Some(u64::from(shards) - unchanged.len() as u64),
+    })
+}
+
+/// What the refresh record says besides the changes.
+struct ChangelogContext<'a> {
+    out: &'a Path,
+    previous: &'a Path,
+    previous_manifest: &'a Manifest,
+    chembl_release: &'a str,
+    shards: u32,
+    reused: usize,
+}
+
+/// Writes `changelog.parquet` and [`REFRESH_RECORD`] into the new export and returns the
+/// counts of label additions, removals and flips and of task additions and removals.
+fn write_changelog(
+    ctx: &ChangelogContext<'_>,
+    old: &LabelTable,
+    new: &LabelTable,
+    old_tasks: &[TaskRow],
+    new_tasks: &[TaskRow],
+) -> Result<[u64; 5], BuildError> {
+    let changes = changelog(old, new, old_tasks, new_tasks);
     let count = |c: &str| changes.iter().filter(|r| r.change == c).count() as u64;
     let counts = [
         count("label_added"),
@@ -385,10 +460,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         count("task_added"),
         count("task_removed"),
     ];
-
-    // The changelog and the refresh record go in first; the manifest (last) covers exactly
-    // what a from-scratch build on the new release writes.
-    let changelog_path = opts.out.join("changelog.parquet");
+    let changelog_path = ctx.out.join("changelog.parquet");
     let batch = label_tables::changelog_batch(&changes)
         .map_err(|e| BuildError::Invalid(format!("{}: {e}", changelog_path.display())))?;
     let mut file = crate::export::parquet_file::ParquetFile::create(
@@ -402,21 +474,22 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     file.commit()
         .map_err(|e| BuildError::Export(ExportError::Parquet(e)))?;
     let (changelog_hash, _) = hash_file(&changelog_path).map_err(io_err(&changelog_path))?;
+    let previous_manifest = ctx.previous.join(crate::export::manifest::MANIFEST);
     let record = serde_json::json!({
         "previous_export": {
-            "chembl_release": manifest.inputs.chembl_release,
-            "manifest_blake3": hash_file(&prev.join(crate::export::manifest::MANIFEST)).map_err(io_err(prev))?.0,
+            "chembl_release": ctx.previous_manifest.inputs.chembl_release,
+            "manifest_blake3": hash_file(&previous_manifest).map_err(io_err(ctx.previous))?.0,
         },
-        "chembl_release": export.chembl_release,
+        "chembl_release": ctx.chembl_release,
         "changes": {
             "label_added": counts[0], "label_removed": counts[1], "label_flipped": counts[2],
             "task_added": counts[3], "task_removed": counts[4],
         },
-        "label_shards_reused": unchanged.len(),
-        "label_shards_rewritten": shards as usize - unchanged.len(),
+        "label_shards_reused": ctx.reused,
+        "label_shards_rewritten": ctx.shards as usize - ctx.reused,
         "changelog_blake3": changelog_hash,
     });
-    let record_path = opts.out.join(REFRESH_RECORD);
+    let record_path = ctx.out.join(REFRESH_RECORD);
     let mut f = AtomicFile::create(&record_path).map_err(io_err(&record_path))?;
     f.write_all(
         serde_json::to_string_pretty(&record)
@@ -426,21 +499,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     .map_err(io_err(&record_path))?;
     f.write_all(b"\n").map_err(io_err(&record_path))?;
     f.commit().map_err(io_err(&record_path))?;
-
-    phases.lap("writing the changelog");
-    let reuse = Reuse {
-        dir: prev,
-        manifest: &manifest,
-        unchanged_shards: unchanged.clone(),
-    };
-    let written = vec![join_input_activities(snapshot)?];
-    let new_manifest = write_label_export(&opts.out, &export, Some(&reuse), written)?;
-    phases.lap("writing");
-    Ok(BuildReport {
-        manifest: new_manifest,
-        changes: Some(counts),
-        shards_rewritten: Some(u64::from(shards) - unchanged.len() as u64),
-    })
+    Ok(counts)
 }
 
 /// The changes between two label tables and their kept tasks: a merge of the two sorted row

@@ -337,64 +337,82 @@ impl ChemblRelease {
     }
 
     /// Every molecule sharing a parent with one of `molregnos` (the molecules themselves
-    /// included): (given molregno, related molregno).
+    /// included): (given molregno, related molregno). Lookups run in reading threads.
     pub fn parent_family(&self, molregnos: &[i64]) -> Result<Vec<(i64, i64)>, ChemblError> {
-        let _read = self
-            .conn
-            .unchecked_transaction()
-            .map_err(query_err(&self.path, "a read transaction"))?;
-        let mut parent_of = self
-            .conn
-            .prepare_cached("SELECT parent_molregno FROM molecule_hierarchy WHERE molregno = ?1")
-            .map_err(query_err(&self.path, "molecule_hierarchy"))?;
-        let mut children = self
-            .conn
-            .prepare_cached("SELECT molregno FROM molecule_hierarchy WHERE parent_molregno = ?1")
-            .map_err(query_err(&self.path, "molecule_hierarchy"))?;
-        let mut out = BTreeSet::new();
-        for &m in molregnos {
-            let parent: Option<i64> = parent_of
-                .query_row(params![m], |r| r.get(0))
-                .optional()
-                .map_err(query_err(&self.path, "molecule_hierarchy"))?
-                .flatten();
-            let parent = parent.unwrap_or(m);
-            out.insert((m, m));
-            out.insert((m, parent));
-            let rows = children
-                .query_map(params![parent], |r| r.get::<_, i64>(0))
-                .map_err(query_err(&self.path, "molecule_hierarchy"))?;
-            for c in rows {
-                out.insert((m, c.map_err(query_err(&self.path, "molecule_hierarchy"))?));
+        let path: &Path = &self.path;
+        let lookup = |conn: &Connection, part: &[i64]| -> Result<Vec<(i64, i64)>, ChemblError> {
+            let err = query_err(path, "molecule_hierarchy");
+            let _read = conn.unchecked_transaction().map_err(&err)?;
+            let mut parent_of = conn
+                .prepare_cached(
+                    "SELECT parent_molregno FROM molecule_hierarchy WHERE molregno = ?1",
+                )
+                .map_err(&err)?;
+            let mut children = conn
+                .prepare_cached(
+                    "SELECT molregno FROM molecule_hierarchy WHERE parent_molregno = ?1",
+                )
+                .map_err(&err)?;
+            let mut out = Vec::new();
+            for &m in part {
+                let parent: Option<i64> = parent_of
+                    .query_row(params![m], |r| r.get(0))
+                    .optional()
+                    .map_err(&err)?
+                    .flatten();
+                let parent = parent.unwrap_or(m);
+                out.push((m, m));
+                out.push((m, parent));
+                let rows = children
+                    .query_map(params![parent], |r| r.get::<_, i64>(0))
+                    .map_err(&err)?;
+                for c in rows {
+                    out.push((m, c.map_err(&err)?));
+                }
             }
-        }
+            Ok(out)
+        };
+        let parts = self.in_threads(
+            molregnos,
+            DEFAULT_KEYS_PER_THREAD,
+            "molecule_hierarchy",
+            |conn, _, part| lookup(conn, part),
+        )?;
+        let out: BTreeSet<(i64, i64)> = parts.into_iter().flatten().collect();
         Ok(out.into_iter().collect())
     }
 
-    /// `molecule_dictionary.chembl_id` of each molregno found.
+    /// `molecule_dictionary.chembl_id` of each molregno found (lookups in reading threads).
     pub fn molecule_chembl_ids(
         &self,
         molregnos: &[i64],
     ) -> Result<BTreeMap<i64, String>, ChemblError> {
-        let _read = self
-            .conn
-            .unchecked_transaction()
-            .map_err(query_err(&self.path, "a read transaction"))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT chembl_id FROM molecule_dictionary WHERE molregno = ?1")
-            .map_err(query_err(&self.path, "molecule_dictionary"))?;
-        let mut out = BTreeMap::new();
-        for &m in molregnos {
-            if let Some(id) = stmt
-                .query_row(params![m], |r| r.get::<_, String>(0))
-                .optional()
-                .map_err(query_err(&self.path, "molecule_dictionary"))?
-            {
-                out.insert(m, id);
+        let path: &Path = &self.path;
+        let lookup = |conn: &Connection, part: &[i64]| -> Result<Vec<(i64, String)>, ChemblError> {
+            let err = query_err(path, "molecule_dictionary");
+            let _read = conn.unchecked_transaction().map_err(&err)?;
+            let mut stmt = conn
+                .prepare_cached("SELECT chembl_id FROM molecule_dictionary WHERE molregno = ?1")
+                .map_err(&err)?;
+            let mut out = Vec::new();
+            for &m in part {
+                if let Some(id) = stmt
+                    .query_row(params![m], |r| r.get::<_, String>(0))
+                    .optional()
+                    .map_err(&err)?
+                {
+                    out.push((m, id));
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        };
+        let parts = self.in_threads(
+            molregnos,
+            DEFAULT_KEYS_PER_THREAD,
+            "molecule_dictionary",
+            |conn, _, part| lookup(conn, part),
+        )?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     /// All activities of `molregnos`, in (molregno, activity_id) order. Values that are not
@@ -405,7 +423,8 @@ impl ChemblRelease {
         molregnos: &[i64],
         rejects: &mut Vec<ChemblReject>,
     ) -> Result<Vec<RawActivity>, ChemblError> {
-        let (mut rows, _) = self.activities_with(molregnos, rejects, |f| Some(f.to_raw()))?;
+        let (mut rows, _) =
+            self.activities_with(molregnos, RowFilter::All, rejects, |f| Some(f.to_raw()))?;
         rows.sort_by_key(|r| (r.molregno, r.activity_id));
         Ok(rows)
     }
@@ -420,6 +439,7 @@ impl ChemblRelease {
     pub fn activities_with<T: Send>(
         &self,
         molregnos: &[i64],
+        filter: RowFilter,
         rejects: &mut Vec<ChemblReject>,
         keep: impl Fn(&ActivityFields<'_>) -> Option<T> + Sync,
     ) -> Result<(Vec<T>, u64), ChemblError> {
@@ -470,7 +490,7 @@ impl ChemblRelease {
             "activities",
             |conn, _, part| {
                 let mut rejects = Vec::new();
-                let rows = read_activity_rows(conn, path, part, &mut rejects, &keep)?;
+                let rows = read_activity_rows(conn, path, part, filter, &mut rejects, &keep)?;
                 Ok((rows, rejects))
             },
         )?;
@@ -557,6 +577,18 @@ impl ChemblRelease {
     }
 }
 
+/// Which `activities` rows a read hands to its `keep` function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFilter {
+    /// Every row.
+    All,
+    /// Rows with a pChEMBL value, an activity comment or a data validity comment, or with an id
+    /// out of range: every row the label rules can see (a row with none of these is valid,
+    /// has no numeric label and no comment). The database skips the others, so the reader
+    /// never decodes them; they still count as read.
+    Annotated,
+}
+
 /// One `activities` row as stored, borrowing its text from the reader.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityFields<'a> {
@@ -612,6 +644,7 @@ fn read_activity_rows<T>(
     conn: &Connection,
     path: &Path,
     ids: &[i64],
+    filter: RowFilter,
     rejects: &mut Vec<ChemblReject>,
     keep: &(impl Fn(&ActivityFields<'_>) -> Option<T> + Sync),
 ) -> Result<Vec<(i64, T)>, ChemblError> {
@@ -622,11 +655,24 @@ fn read_activity_rows<T>(
         .map_err(query_err(path, "activities"))?;
     rusqlite::vtab::array::load_module(conn).map_err(query_err(path, "activities"))?;
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT a.activity_id, a.assay_id, a.molregno, a.standard_type, a.standard_relation, \
-                    a.pchembl_value, a.activity_comment, a.data_validity_comment \
-             FROM rarray(?1) AS r CROSS JOIN activities AS a ON a.rowid = r.value",
-        )
+        .prepare_cached(match filter {
+            RowFilter::All => {
+                "SELECT a.activity_id, a.assay_id, a.molregno, a.standard_type, \
+                        a.standard_relation, a.pchembl_value, a.activity_comment, \
+                        a.data_validity_comment \
+                 FROM rarray(?1) AS r CROSS JOIN activities AS a ON a.rowid = r.value"
+            }
+            RowFilter::Annotated => {
+                "SELECT a.activity_id, a.assay_id, a.molregno, a.standard_type, \
+                        a.standard_relation, a.pchembl_value, a.activity_comment, \
+                        a.data_validity_comment \
+                 FROM rarray(?1) AS r CROSS JOIN activities AS a ON a.rowid = r.value \
+                 WHERE a.pchembl_value IS NOT NULL OR a.activity_comment IS NOT NULL \
+                    OR a.data_validity_comment IS NOT NULL \
+                    OR a.activity_id < 0 OR a.molregno < 0 \
+                    OR a.assay_id < 0 OR a.assay_id > 4294967295"
+            }
+        })
         .map_err(query_err(path, "activities"))?;
     let err = query_err(path, "activities");
     // At most one row per id: sized once (pages past what is kept are never touched).
