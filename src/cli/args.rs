@@ -315,6 +315,10 @@ pub struct SynthPlatesArgs {
     /// Image height in pixels.
     #[arg(long, value_name = "PX", default_value_t = assayflow::images::settings::DEFAULT_HEIGHT)]
     pub height: u32,
+    /// Camera binning: 2 makes each pixel cover 2 x 2 sensor pixels, so cells are half as
+    /// large and an image of the same size holds four times the field (1: none, as Bray 2017).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4))]
+    pub binning: u32,
     /// TIFF compression: none (as the Bray 2017 files), deflate or lzw.
     #[arg(long, value_enum, default_value = "none")]
     pub compression: assayflow::synth::plates::TiffCompression,

@@ -98,6 +98,7 @@ pub fn run(out: &Path, pipeline_path: &Path) -> Result<()> {
             sites,
             width: assayflow::images::settings::DEFAULT_WIDTH,
             height: assayflow::images::settings::DEFAULT_HEIGHT,
+            binning: 1,
             compression,
             workers: workers(),
             seed: DEMO_SEED,

@@ -47,6 +47,7 @@ fn plates_cmd(args: &SynthPlatesArgs, quiet: bool) -> Result<Outcome> {
         sites: args.sites,
         width: args.width,
         height: args.height,
+        binning: args.binning,
         compression: args.compression,
         workers: args
             .workers

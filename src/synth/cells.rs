@@ -76,6 +76,10 @@ pub struct SiteSpec {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// Camera binning: each pixel covers `binning x binning` sensor pixels, so cells look
+    /// `1/binning` as large and an image of the same size holds `binning²` times the field
+    /// (1: none, as the Bray 2017 images).
+    pub binning: u32,
     /// Seed of everything random in the site.
     pub seed: u64,
     /// Morphological changes.
@@ -202,8 +206,18 @@ fn value_noise(x: f32, y: f32, scale: f32, salt: u32) -> f32 {
     top + (bottom - top) * sy
 }
 
+impl SiteSpec {
+    /// Pixels per unbinned sensor pixel (`1/binning`).
+    pub fn pixel_scale(&self) -> f32 {
+        1.0 / self.binning.max(1) as f32
+    }
+}
+
 fn place_cells(spec: &SiteSpec, rng: &mut SplitMix64) -> Vec<Cell> {
-    let area = f64::from(spec.width) * f64::from(spec.height) / (696.0 * 520.0);
+    let ps = spec.pixel_scale();
+    // The field covered, in unbinned 696 x 520 sites.
+    let area =
+        f64::from(spec.width) * f64::from(spec.height) / (696.0 * 520.0) / f64::from(ps * ps);
     let mean = DEFAULT_CELLS_PER_SITE * area * (1.0 - spec.cell_loss.clamp(0.0, 0.95));
     let n = (mean + rng.normal() * mean.sqrt()).round().max(0.0) as usize;
     let mut cells: Vec<Cell> = Vec::with_capacity(n);
@@ -214,11 +228,11 @@ fn place_cells(spec: &SiteSpec, rng: &mut SplitMix64) -> Vec<Cell> {
         let y = rng.unit() as f32 * spec.height as f32;
         if cells
             .iter()
-            .any(|c| (c.x - x).powi(2) + (c.y - y).powi(2) < 18.0 * 18.0)
+            .any(|c| (c.x - x).powi(2) + (c.y - y).powi(2) < (18.0 * ps).powi(2))
         {
             continue;
         }
-        let r = (9.0 + rng.unit() as f32 * 4.0) * spec.well.size;
+        let r = (9.0 + rng.unit() as f32 * 4.0) * spec.well.size * ps;
         let nucleus = (
             r * (1.1 + rng.unit() as f32 * 0.4),
             r * (0.75 + rng.unit() as f32 * 0.15),
@@ -336,6 +350,8 @@ pub fn draw_site(spec: &SiteSpec) -> DrawnSite {
     let n = w as usize * h as usize;
     let cells = place_cells(spec, &mut rng);
     let salt = (spec.seed ^ (spec.seed >> 32)) as u32;
+    // Texture grains are a fixed size on the sensor, so smaller in binned pixels.
+    let ps = spec.pixel_scale();
     let mut signal: Vec<Vec<f32>> = vec![vec![0.0; n]; 5];
     for c in &cells {
         let (x0, x1, y0, y1) = bbox(c, w, h);
@@ -353,7 +369,7 @@ pub fn draw_site(spec: &SiteSpec) -> DrawnSite {
                         * value_noise(
                             x as f32,
                             y as f32,
-                            scale,
+                            scale * ps,
                             salt ^ c.id.wrapping_mul(31) ^ ch as u32,
                         )
                 };
@@ -383,7 +399,8 @@ pub fn draw_site(spec: &SiteSpec) -> DrawnSite {
                 signal[3][i] += BRIGHTNESS[3] * c.gain[3] * agp * tex(3, 2.0).max(0.0);
                 // Mito: punctate in the cytoplasm, denser near the nucleus.
                 if rn >= 0.9 {
-                    let punct = value_noise(x as f32, y as f32, 1.6, salt ^ 0xA5A5 ^ c.id).max(0.0);
+                    let punct =
+                        value_noise(x as f32, y as f32, 1.6 * ps, salt ^ 0xA5A5 ^ c.id).max(0.0);
                     let mito = (1.0 - rc) * (0.3 + 2.0 * punct * c.texture[4]);
                     signal[4][i] += BRIGHTNESS[4] * c.gain[4] * mito;
                 }
@@ -467,6 +484,7 @@ mod tests {
         SiteSpec {
             width: 696,
             height: 520,
+            binning: 1,
             seed: 7,
             effects,
             cell_loss,
@@ -529,6 +547,35 @@ mod tests {
                 "nuclei are DNA-bright"
             );
         }
+    }
+
+    #[test]
+    fn binning_shows_a_larger_field_of_smaller_cells() {
+        let mut quarter = spec(vec![], 0.0);
+        (quarter.width, quarter.height) = (348, 260);
+        let mut binned = quarter.clone();
+        binned.binning = 2;
+        let (quarter, binned) = (draw_site(&quarter), draw_site(&binned));
+        let mean_area = |s: &DrawnSite| {
+            s.cells
+                .iter()
+                .map(|c| f64::from(c.nucleus_area))
+                .sum::<f64>()
+                / s.cells.len() as f64
+        };
+        // A quarter-area crop holds about 25 cells; the binned whole field about 100.
+        assert!(
+            (12..=40).contains(&quarter.cells.len()),
+            "{}",
+            quarter.cells.len()
+        );
+        assert!(
+            (75..=140).contains(&binned.cells.len()),
+            "{}",
+            binned.cells.len()
+        );
+        let ratio = mean_area(&quarter) / mean_area(&binned);
+        assert!((3.0..5.5).contains(&ratio), "nucleus area ratio {ratio}");
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub struct PlateOptions {
     pub width: u32,
     /// Image height.
     pub height: u32,
+    /// Camera binning ([`crate::synth::cells::SiteSpec::binning`]; 1: none).
+    pub binning: u32,
     /// TIFF compression.
     pub compression: TiffCompression,
     /// Drawing threads.
@@ -374,6 +376,7 @@ fn draw_job(
     let drawn = draw_site(&SiteSpec {
         width: opts.width,
         height: opts.height,
+        binning: opts.binning,
         seed: site_seed(opts.seed, job.plate, job.well, job.site),
         effects,
         cell_loss,

@@ -441,6 +441,7 @@ pub fn generate(
                 sites,
                 width: crate::images::settings::DEFAULT_WIDTH,
                 height: crate::images::settings::DEFAULT_HEIGHT,
+                binning: 1,
                 compression,
                 workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 seed,
