@@ -487,4 +487,9 @@ pub struct DemoArgs {
     /// Also train ResNet-101 and DenseNet-121 for a few steps (about 2.5 minutes more).
     #[arg(long, conflicts_with = "no_train")]
     pub all_models: bool,
+    /// GapNet's epochs. The default, 5, is what keeps the whole demo within 15 minutes on 2
+    /// cores; each more epoch takes about half a minute there and GapNet is still learning.
+    #[arg(long, value_name = "N", default_value_t = 5, conflicts_with = "no_train",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub gapnet_epochs: u32,
 }

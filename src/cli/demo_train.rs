@@ -26,7 +26,7 @@ use super::demo_labels::DEMO_SEED;
 
 /// The demo's training pipeline, bundled.
 const DEMO_TRAINING_PIPELINE: &str = include_str!("../../pipelines/demo-training.toml");
-/// Epochs of the demo's GapNet run.
+/// Epochs of the demo's GapNet run (`demo --gapnet-epochs` changes them).
 pub const DEMO_EPOCHS: u32 = 5;
 /// Batch size of the demo's GapNet run (more steps than the paper's 128 on a small set).
 pub const DEMO_BATCH: usize = 32;
@@ -230,9 +230,9 @@ fn train_one(
 /// reaches four times as many cells per view as in a quarter-area crop, at the same cost per view.
 pub const DEMO_BINNING: u32 = 2;
 
-/// Runs the step under `out` (after the label and image steps); `all_models` adds short runs
-/// of ResNet-101 and DenseNet-121.
-pub fn run(out: &Path, all_models: bool) -> Result<()> {
+/// Runs the step under `out` (after the label and image steps), GapNet for `gapnet_epochs`;
+/// `all_models` adds short runs of ResNet-101 and DenseNet-121.
+pub fn run(out: &Path, all_models: bool, gapnet_epochs: u32) -> Result<()> {
     let mut stdout = std::io::stdout();
     let pipeline_path = out.join("demo-training.toml");
     std::fs::write(&pipeline_path, DEMO_TRAINING_PIPELINE)?;
@@ -300,7 +300,11 @@ pub fn run(out: &Path, all_models: bool) -> Result<()> {
         report.views_selected,
         views.display()
     )?;
-    let gapnet = train_one(out, &pipeline, &views, &labels, &DEMO_RUNS[0])?;
+    let gapnet_plan = DemoRun {
+        epochs: gapnet_epochs,
+        ..DEMO_RUNS[0]
+    };
+    let gapnet = train_one(out, &pipeline, &views, &labels, &gapnet_plan)?;
     let predictions = out.join("predictions");
     let report = assayflow::train::predict::predict(
         &gapnet.join("best.safetensors"),
