@@ -45,6 +45,10 @@ def main():
                     help="log10 molar screening concentration of the world (default 6.5)")
     ap.add_argument("--min-positives", type=int, default=3)
     a = ap.parse_args()
+    for spec in a.pred:
+        name, _, path = spec.partition("=")
+        if not name or not path:
+            ap.error(f"--pred {spec!r}: expected NAME=DIR (a model name and a predict output)")
 
     mech = pq.read_table(f"{a.truth}/mechanisms.parquet").to_pandas().set_index("mechanism")
     assays = pq.read_table(f"{a.truth}/screening_assays.parquet").to_pandas()

@@ -471,6 +471,9 @@ pub struct InchikeyArgs {
     pub cluster: ClusterArgs,
 }
 
+/// GapNet's epochs in `assayflow demo` unless `--gapnet-epochs` says otherwise.
+pub const DEFAULT_DEMO_GAPNET_EPOCHS: u32 = 5;
+
 /// Arguments of `assayflow demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
@@ -489,7 +492,7 @@ pub struct DemoArgs {
     pub all_models: bool,
     /// GapNet's epochs. The default, 5, is what keeps the whole demo within 15 minutes on 2
     /// cores; each more epoch takes about half a minute there and GapNet is still learning.
-    #[arg(long, value_name = "N", default_value_t = 5, conflicts_with = "no_train",
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_DEMO_GAPNET_EPOCHS, conflicts_with = "no_train",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub gapnet_epochs: u32,
 }

@@ -27,7 +27,7 @@ use super::demo_labels::DEMO_SEED;
 /// The demo's training pipeline, bundled.
 const DEMO_TRAINING_PIPELINE: &str = include_str!("../../pipelines/demo-training.toml");
 /// Epochs of the demo's GapNet run (`demo --gapnet-epochs` changes them).
-pub const DEMO_EPOCHS: u32 = 5;
+pub const DEMO_EPOCHS: u32 = super::args::DEFAULT_DEMO_GAPNET_EPOCHS;
 /// Batch size of the demo's GapNet run (more steps than the paper's 128 on a small set).
 pub const DEMO_BATCH: usize = 32;
 
