@@ -447,26 +447,36 @@ fn demo_generates_a_world_builds_and_refreshes_its_labels() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `demo --gapnet-epochs` is checked before any work: zero epochs, or epochs with
-/// `--no-train`, are usage errors (exit 2) naming the option, and nothing is written.
+/// `demo --gapnet-epochs` and `--fp32` are checked before any work: zero epochs, or either
+/// option with `--no-train`, are usage errors (exit 2) naming the option, and nothing is written.
 #[test]
-fn demo_rejects_bad_gapnet_epochs_before_any_work() {
+fn demo_rejects_bad_training_options_before_any_work() {
     let dir = temp_dir("demo-epochs");
     let out = dir.join("demo-out");
-    for args in [
-        vec!["demo", "--out", s(&out), "--gapnet-epochs", "0"],
-        vec![
-            "demo",
-            "--out",
-            s(&out),
-            "--no-train",
+    for (args, option) in [
+        (
+            vec!["demo", "--out", s(&out), "--gapnet-epochs", "0"],
             "--gapnet-epochs",
-            "3",
-        ],
+        ),
+        (
+            vec![
+                "demo",
+                "--out",
+                s(&out),
+                "--no-train",
+                "--gapnet-epochs",
+                "3",
+            ],
+            "--gapnet-epochs",
+        ),
+        (
+            vec!["demo", "--out", s(&out), "--no-train", "--fp32"],
+            "--fp32",
+        ),
     ] {
         let o = run(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains("--gapnet-epochs"), "{}", stderr(&o));
+        assert!(stderr(&o).contains(option), "{}", stderr(&o));
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
     std::fs::remove_dir_all(&dir).unwrap();

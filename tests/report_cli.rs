@@ -223,6 +223,13 @@ fn the_report_states_what_the_runs_scored() {
             }
         },
     );
+    // GapNet trained in bfloat16 with channels-last: Table 2's device says so.
+    let info_path = gapnet.join("run.json");
+    let mut info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info_path).unwrap()).unwrap();
+    info["config"]["bf16"] = true.into();
+    info["config"]["channels_last"] = true.into();
+    std::fs::write(&info_path, info.to_string()).unwrap();
     let fnn = run_dir(&dir, "run-fnn", "FNN", "cell-centric", &labels, |c, t| {
         noise(c, t, 2)
     });
@@ -330,6 +337,17 @@ fn the_report_states_what_the_runs_scored() {
     assert_eq!(html.matches("<svg").count(), 3);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| GapNet | end-to-end | 0."), "{md}");
+    let table2_row = |model: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {model} | 1234 |")))
+            .unwrap_or_else(|| panic!("no Table 2 row for {model}: {md}"))
+            .to_string()
+    };
+    assert!(
+        table2_row("GapNet").ends_with("| cpu (2 threads), bfloat16, channels-last |"),
+        "{md}"
+    );
+    assert!(table2_row("FNN").ends_with("| cpu (2 threads) |"), "{md}");
     for stem in ["auc_boxplot", "auc_scatter", "auc_vs_compounds"] {
         let png = std::fs::read(out.join(format!("figures/{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png");

@@ -154,7 +154,7 @@ pub fn run(args: &DemoArgs, _quiet: bool) -> Result<Outcome> {
         writeln!(std::io::stdout(), "training skipped (--no-train)")?;
     } else {
         #[cfg(feature = "torch")]
-        super::demo_train::run(&args.out, args.all_models, args.gapnet_epochs)?;
+        super::demo_train::run(&args.out, args.all_models, args.gapnet_epochs, args.fp32)?;
         #[cfg(not(feature = "torch"))]
         writeln!(
             std::io::stdout(),

@@ -2,7 +2,10 @@
 //! plates again as whole fields at 2 x 2 binning in 8 bits (every well, 2 sites, 260 x 348
 //! pixels: `pipelines/demo-training.toml`), convert them, train GapNet on the CPU for a few
 //! epochs with per-epoch validation AUC, and predict the unbinned full-resolution demo views with
-//! the best epoch (the network takes any input size).
+//! the best epoch (the network takes any input size); then the FNN, the SC-CNN and short runs of
+//! the others, and the report. On a CPU with native bfloat16 ([`cpu_has_native_bf16`]) the image
+//! models train in bfloat16 with channels-last, about twice as fast, and so for longer
+//! ([`demo_runs`]); the FNN trains in float32 either way.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,7 @@ use assayflow::images::convert::{ConvertOptions, convert};
 use assayflow::pipeline::Pipeline;
 use assayflow::report::{CompareOptions, Level, ReportOptions, write_report};
 use assayflow::synth::plates::{PlateOptions, TiffCompression, write_plates};
+use assayflow::train::cpu_precision::cpu_has_native_bf16;
 use assayflow::train::dataset::{Dataset, Split};
 use assayflow::train::fit::{self, EpochMetrics, Progress, TrainConfig};
 use assayflow::train::models::{InputKind, ModelKind};
@@ -26,8 +30,14 @@ use super::demo_labels::DEMO_SEED;
 
 /// The demo's training pipeline, bundled.
 const DEMO_TRAINING_PIPELINE: &str = include_str!("../../pipelines/demo-training.toml");
-/// Epochs of the demo's GapNet run (`demo --gapnet-epochs` changes them).
-pub const DEMO_EPOCHS: u32 = super::args::DEFAULT_DEMO_GAPNET_EPOCHS;
+/// GapNet's epochs in the demo unless `--gapnet-epochs` says otherwise, where the image models
+/// train in float32 (a CPU without native bfloat16, or `--fp32`); `demo --help` states it.
+pub const DEFAULT_DEMO_GAPNET_EPOCHS: u32 = 5;
+
+/// GapNet's epochs in the demo where the image models train in bfloat16 (a CPU with
+/// AVX512-BF16): about the time 5 float32 epochs take; `demo --help` states it.
+pub const DEFAULT_DEMO_GAPNET_EPOCHS_BF16: u32 = 10;
+
 /// Batch size of the demo's GapNet run (more steps than the paper's 128 on a small set).
 pub const DEMO_BATCH: usize = 32;
 
@@ -85,40 +95,58 @@ pub struct DemoRun {
     pub max_items: Option<usize>,
 }
 
+/// How the demo's image models compute (the FNN computes in float32 either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoPrecision {
+    /// float32.
+    Fp32,
+    /// bfloat16 weights and activations with float32 master weights, channels-last.
+    Bf16,
+}
+
 /// The demo's runs: GapNet, the FNN and the SC-CNN trained (small batches so that a small
-/// training set gives enough steps), MIL-Net and M-CNN briefly.
-pub const DEMO_RUNS: [DemoRun; 5] = [
-    DemoRun {
-        kind: ModelKind::GapNet,
-        epochs: DEMO_EPOCHS,
-        batch: DEMO_BATCH,
-        max_items: None,
-    },
-    DemoRun {
-        kind: ModelKind::Fnn,
-        epochs: 60,
-        batch: 64,
-        max_items: None,
-    },
-    DemoRun {
-        kind: ModelKind::ScCnn,
-        epochs: 2,
-        batch: 128,
-        max_items: Some(4096),
-    },
-    DemoRun {
-        kind: ModelKind::MilNet,
-        epochs: 1,
-        batch: 16,
-        max_items: Some(256),
-    },
-    DemoRun {
-        kind: ModelKind::MCnn,
-        epochs: 1,
-        batch: 16,
-        max_items: Some(192),
-    },
-];
+/// training set gives enough steps), MIL-Net and M-CNN briefly. In bfloat16, which is about twice
+/// as fast, GapNet gets twice the epochs, MIL-Net a whole epoch and the SC-CNN twice the crops,
+/// in less time than the float32 plan takes.
+pub fn demo_runs(precision: DemoPrecision) -> [DemoRun; 5] {
+    let bf16 = precision == DemoPrecision::Bf16;
+    [
+        DemoRun {
+            kind: ModelKind::GapNet,
+            epochs: if bf16 {
+                DEFAULT_DEMO_GAPNET_EPOCHS_BF16
+            } else {
+                DEFAULT_DEMO_GAPNET_EPOCHS
+            },
+            batch: DEMO_BATCH,
+            max_items: None,
+        },
+        DemoRun {
+            kind: ModelKind::Fnn,
+            epochs: 60,
+            batch: 64,
+            max_items: None,
+        },
+        DemoRun {
+            kind: ModelKind::ScCnn,
+            epochs: 2,
+            batch: 128,
+            max_items: Some(if bf16 { 8192 } else { 4096 }),
+        },
+        DemoRun {
+            kind: ModelKind::MilNet,
+            epochs: 1,
+            batch: 16,
+            max_items: if bf16 { None } else { Some(256) },
+        },
+        DemoRun {
+            kind: ModelKind::MCnn,
+            epochs: 1,
+            batch: 16,
+            max_items: Some(192),
+        },
+    ]
+}
 
 /// With `--all-models`: the two large networks, a few steps each.
 pub const DEMO_LONG_RUNS: [DemoRun; 2] = [
@@ -144,9 +172,11 @@ fn train_one(
     views: &Path,
     labels: &Path,
     plan: &DemoRun,
+    precision: DemoPrecision,
 ) -> Result<PathBuf> {
     let mut stdout = std::io::stdout();
     let kind = plan.kind;
+    let bf16 = precision == DemoPrecision::Bf16 && kind.input() != InputKind::Features;
     let m = pipeline
         .train
         .model(kind.name())
@@ -165,8 +195,8 @@ fn train_one(
         readers: pipeline.train.readers,
         prefetch: pipeline.train.prefetch,
         shard_local: pipeline.train.shard_local,
-        bf16: false,
-        channels_last: false,
+        bf16,
+        channels_last: bf16,
         max_loss: pipeline.train.max_loss,
         max_items_per_epoch: plan.max_items,
         checkpoint_every: 0,
@@ -181,9 +211,10 @@ fn train_one(
     };
     writeln!(
         stdout,
-        "train {} ({}) on the CPU: {} epoch{}{}, batch {}, lr {}: {} tasks, {} train / {} valid {what}",
+        "train {} ({}) on the CPU{}: {} epoch{}{}, batch {}, lr {}: {} tasks, {} train / {} valid {what}",
         kind.display_name(),
         kind.family(),
+        if bf16 { " in bfloat16" } else { "" },
         config.epochs,
         if config.epochs == 1 { "" } else { "s" },
         plan.max_items.map_or(String::new(), |n| format!(
@@ -230,10 +261,19 @@ fn train_one(
 /// reaches four times as many cells per view as in a quarter-area crop, at the same cost per view.
 pub const DEMO_BINNING: u32 = 2;
 
-/// Runs the step under `out` (after the label and image steps), GapNet for `gapnet_epochs`;
+/// Runs the step under `out` (after the label and image steps), GapNet for `gapnet_epochs`
+/// (default: by precision, see [`demo_runs`]); the image models in bfloat16 where the CPU has it
+/// natively, unless `fp32`;
 /// `all_models` adds short runs of ResNet-101 and DenseNet-121.
-pub fn run(out: &Path, all_models: bool, gapnet_epochs: u32) -> Result<()> {
+pub fn run(out: &Path, all_models: bool, gapnet_epochs: Option<u32>, fp32: bool) -> Result<()> {
     let mut stdout = std::io::stdout();
+    let native_bf16 = cpu_has_native_bf16();
+    let precision = if native_bf16 && !fp32 {
+        DemoPrecision::Bf16
+    } else {
+        DemoPrecision::Fp32
+    };
+    let plans = demo_runs(precision);
     let pipeline_path = out.join("demo-training.toml");
     std::fs::write(&pipeline_path, DEMO_TRAINING_PIPELINE)?;
     let pipeline = Pipeline::load(&pipeline_path)?;
@@ -300,11 +340,22 @@ pub fn run(out: &Path, all_models: bool, gapnet_epochs: u32) -> Result<()> {
         report.views_selected,
         views.display()
     )?;
+    writeln!(
+        stdout,
+        "{}",
+        match (precision, native_bf16) {
+            (DemoPrecision::Bf16, _) =>
+                "the image models train in bfloat16 with float32 master weights and channels-last (this CPU has AVX512-BF16: about twice the float32 speed, so longer runs; `--fp32` turns it off); the FNN in float32",
+            (DemoPrecision::Fp32, true) => "the models train in float32 (--fp32)",
+            (DemoPrecision::Fp32, false) =>
+                "the models train in float32 (this CPU has no native bfloat16)",
+        }
+    )?;
     let gapnet_plan = DemoRun {
-        epochs: gapnet_epochs,
-        ..DEMO_RUNS[0]
+        epochs: gapnet_epochs.unwrap_or(plans[0].epochs),
+        ..plans[0]
     };
-    let gapnet = train_one(out, &pipeline, &views, &labels, &gapnet_plan)?;
+    let gapnet = train_one(out, &pipeline, &views, &labels, &gapnet_plan, precision)?;
     let predictions = out.join("predictions");
     let report = assayflow::train::predict::predict(
         &gapnet.join("best.safetensors"),
@@ -323,12 +374,12 @@ pub fn run(out: &Path, all_models: bool, gapnet_epochs: u32) -> Result<()> {
         predictions.display()
     )?;
     let mut runs = vec![gapnet];
-    for plan in &DEMO_RUNS[1..] {
-        runs.push(train_one(out, &pipeline, &views, &labels, plan)?);
+    for plan in &plans[1..] {
+        runs.push(train_one(out, &pipeline, &views, &labels, plan, precision)?);
     }
     if all_models {
         for plan in &DEMO_LONG_RUNS {
-            runs.push(train_one(out, &pipeline, &views, &labels, plan)?);
+            runs.push(train_one(out, &pipeline, &views, &labels, plan, precision)?);
         }
     } else {
         writeln!(

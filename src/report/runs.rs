@@ -25,7 +25,8 @@ pub struct Run {
     pub family: String,
     /// Trainable parameters.
     pub parameters: i64,
-    /// The device it trained on.
+    /// The device it trained on, and its precision where not float32 (`bfloat16`,
+    /// `channels-last`).
     pub device: String,
     /// The label export it trained on.
     pub labels: PathBuf,
@@ -144,7 +145,21 @@ pub fn read_run(dir: &Path) -> Result<Run, ReportError> {
     }
     let model = str_field(&info, &info_path, "/model_name")?.to_string();
     let family = str_field(&info, &info_path, "/family")?.to_string();
-    let device = str_field(&info, &info_path, "/device")?.to_string();
+    let flag = |p: &str| info.pointer(p).and_then(Value::as_bool).unwrap_or(false);
+    let device = format!(
+        "{}{}{}",
+        str_field(&info, &info_path, "/device")?,
+        if flag("/config/bf16") {
+            ", bfloat16"
+        } else {
+            ""
+        },
+        if flag("/config/channels_last") {
+            ", channels-last"
+        } else {
+            ""
+        }
+    );
     let labels = PathBuf::from(str_field(&info, &info_path, "/config/labels")?);
     let parameters = info
         .pointer("/parameters")

@@ -149,7 +149,6 @@ fn query_err<'a>(
     }
 }
 
-/// Opens `path` read-only. Reads go through memory-mapped pages (no `read()` per page).
 /// Threads to read `items` lookups with: one per core up to [`DEFAULT_READ_THREADS`], and
 /// none that would get fewer than `per_thread` items.
 fn read_threads(items: usize, per_thread: usize) -> usize {
@@ -173,6 +172,7 @@ fn panicked(path: &Path) -> ChemblError {
     }
 }
 
+/// Opens `path` read-only. Reads go through memory-mapped pages (no `read()` per page).
 fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
@@ -185,6 +185,10 @@ fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
 
 /// Most threads that read activities at once.
 pub const DEFAULT_READ_THREADS: usize = 4;
+
+/// Chunks each reading thread's share is cut into: threads take the next chunk when done with
+/// one, so a thread slowed by others on its core does not hold up the rest at the end.
+pub const DEFAULT_CHUNKS_PER_THREAD: usize = 8;
 
 /// `ChEMBL_36` -> `36`, `ChEMBL_24_1` -> `24_1`; anything else unchanged.
 pub fn release_number(version_name: &str) -> String {
@@ -502,9 +506,11 @@ impl ChemblRelease {
         Ok((by_activity_id(out), read))
     }
 
-    /// Runs `work` over `items` cut into one chunk per reading thread ([`read_threads`]), each
-    /// thread with its own connection (the release's own one when there is a single chunk);
-    /// `work` gets the chunk's offset in `items`. Results come back in chunk order.
+    /// Runs `work` over `items` cut into chunks, [`DEFAULT_CHUNKS_PER_THREAD`] per reading
+    /// thread ([`read_threads`]); each thread has its own connection (the release's own one
+    /// when there is a single thread) and takes the next chunk when done with one. `work` gets
+    /// the chunk's offset in `items`. Results come back in chunk order, so they do not depend
+    /// on how many threads ran or which took what.
     fn in_threads<I: Sync, R: Send>(
         &self,
         items: &[I],
@@ -516,17 +522,34 @@ impl ChemblRelease {
         if threads == 1 {
             return Ok(vec![work(&self.conn, 0, items)?]);
         }
-        let chunk = items.len().div_ceil(threads);
+        let chunk = items
+            .len()
+            .div_ceil(threads * DEFAULT_CHUNKS_PER_THREAD)
+            .max(1);
+        let chunks: Vec<&[I]> = items.chunks(chunk).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let path: &Path = &self.path;
-        let work = &work;
-        let parts: Vec<Result<R, ChemblError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = items
-                .chunks(chunk)
-                .enumerate()
-                .map(|(n, part)| {
+        let (work, chunks, next) = (&work, &chunks, &next);
+        let done: Vec<Result<Vec<(usize, R)>, ChemblError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
                     scope.spawn(move || {
                         let conn = connect(path).map_err(query_err(path, table))?;
-                        work(&conn, n * chunk, part)
+                        let mut out = Vec::new();
+                        loop {
+                            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(part) = chunks.get(n) else {
+                                return Ok(out);
+                            };
+                            match work(&conn, n * chunk, part) {
+                                Ok(r) => out.push((n, r)),
+                                Err(e) => {
+                                    // The others stop at their next chunk.
+                                    next.store(chunks.len(), std::sync::atomic::Ordering::Relaxed);
+                                    return Err(e);
+                                }
+                            }
+                        }
                     })
                 })
                 .collect();
@@ -535,7 +558,12 @@ impl ChemblRelease {
                 .map(|h| h.join().unwrap_or_else(|_| Err(panicked(path))))
                 .collect()
         });
-        parts.into_iter().collect()
+        let mut parts: Vec<(usize, R)> = Vec::with_capacity(chunks.len());
+        for d in done {
+            parts.extend(d?);
+        }
+        parts.sort_unstable_by_key(|(n, _)| *n);
+        Ok(parts.into_iter().map(|(_, r)| r).collect())
     }
 
     /// Attributes of the given assays (with their targets), by assay_id.

@@ -6,6 +6,7 @@
 //! ChEMBL or TIFFs. The staged loader, the loop, checkpoints and prediction follow (issue 6).
 
 pub mod checkpoint;
+pub mod cpu_precision;
 pub mod cuda_runtime;
 pub mod dataset;
 pub mod device_input;
