@@ -150,7 +150,14 @@ where
     if cluster.addresses.len() <= 1 {
         return timely::execute(cluster.timely_config(), func).map_err(ClusterError::Timely);
     }
+    let started = Instant::now();
     let sockets = connect_peers(&cluster.addresses, cluster.process, DEFAULT_CONNECT_TIMEOUT)?;
+    tracing::trace!(
+        "process {}: connected to {} peer(s) in {:.4} s",
+        cluster.process,
+        cluster.addresses.len() - 1,
+        started.elapsed().as_secs_f64()
+    );
     let hooks = Hooks::default();
     let process_allocators = ProcessBuilder::new_typed_vector(
         cluster.workers,
