@@ -5,8 +5,8 @@
 //! On x86-64 that is AVX512-BF16 (AMD Zen 4 and later; Intel Cooper Lake, Sapphire Rapids and
 //! later), which libtorch's oneDNN kernels use for convolutions and matrix products. On the
 //! 2-core development machine (an AMD EPYC with AVX512-BF16) GapNet trains 1.8 times as fast in
-//! bfloat16 with channels-last as in float32, MIL-Net, M-CNN and the SC-CNN 2.4 to 2.6 times
-//! (BENCHMARKS.md). Without the instructions bfloat16 is emulated and slower, so the answer is
+//! bfloat16 with channels-last as in float32, the SC-CNN 1.9, MIL-Net 2.4 and M-CNN 2.6 times
+//! (`benches/cpu_bf16.sh`, BENCHMARKS.md). Without the instructions bfloat16 is emulated and slower, so the answer is
 //! no on other architectures and on CPUs without them.
 
 /// True where the CPU has native bfloat16 arithmetic (x86-64 with AVX512-BF16).
