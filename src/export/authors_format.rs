@@ -46,49 +46,58 @@ pub fn write(dir: &Path, tasks: &[TaskRow], labels: &LabelTable) -> std::io::Res
                 .map(|i| by_id[i].1)
         })
         .collect();
-    // Column-major order without a sort: bucket by column, walking the rows (in compound
-    // order, and row numbers grow with compounds) so each bucket comes out sorted.
-    let mut per_column: Vec<usize> = vec![0; tasks.len()];
-    let mut located: Vec<(usize, usize, i8)> = Vec::with_capacity(labels.rows.len());
-    for e in &labels.rows {
-        let (Some(Some(col)), Some(Some(row))) = (
+    // Column-major order without a sort (a counting sort by column): count each column's
+    // entries, then place them, walking the rows (in compound order, and row numbers grow with
+    // compounds) so each column's entries come out in row order.
+    let cell = |e: &crate::export::label_tables::LabelEntry| -> Option<(u32, u32)> {
+        match (
             col_of.get(e.task as usize).copied(),
             row_of.get(e.compound as usize).copied(),
-        ) else {
-            continue;
-        };
-        per_column[col] += 1;
-        located.push((col, row, e.label));
+        ) {
+            (Some(Some(col)), Some(Some(row))) => Some((col as u32, row as u32)),
+            _ => None,
+        }
+    };
+    let mut start: Vec<usize> = vec![0; tasks.len() + 1];
+    for (col, _) in labels.rows.iter().filter_map(cell) {
+        start[col as usize + 1] += 1;
     }
-    let mut start: Vec<usize> = Vec::with_capacity(tasks.len());
-    let mut at = 0;
-    for n in &per_column {
-        start.push(at);
-        at += n;
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
     }
-    let mut entries: Vec<(usize, usize, i8)> = vec![(0, 0, 0); located.len()];
-    for (col, row, v) in located {
-        entries[start[col]] = (col, row, v);
-        start[col] += 1;
+    let total = start[tasks.len()];
+    // (row, value) per entry; the column is known from `start`.
+    let mut entries: Vec<(u32, i8)> = vec![(0, 0); total];
+    for e in &labels.rows {
+        if let Some((col, row)) = cell(e) {
+            entries[start[col as usize]] = (row, e.label);
+            start[col as usize] += 1;
+        }
     }
-    debug_assert!(entries.windows(2).all(|w| w[0] <= w[1]));
+    // `start[c]` is now where column c ends.
 
     let mut m = AtomicFile::create(dir.join(MATRIX))?;
     writeln!(m, "%%MatrixMarket matrix coordinate integer general")?;
     writeln!(m, "%")?;
     writeln!(m, "{} {} {}", compounds.len(), tasks.len(), entries.len())?;
     let (mut line, mut num) = (Vec::with_capacity(1 << 16), itoa::Buffer::new());
-    for (col, row, v) in &entries {
-        line.extend_from_slice(num.format(row + 1).as_bytes());
-        line.push(b' ');
-        line.extend_from_slice(num.format(col + 1).as_bytes());
-        line.push(b' ');
-        line.extend_from_slice(num.format(*v).as_bytes());
-        line.push(b'\n');
-        if line.len() > (1 << 16) - 64 {
-            m.write_all(&line)?;
-            line.clear();
+    let mut from = 0;
+    for (col, &end) in start.iter().take(tasks.len()).enumerate() {
+        let mut col_text = itoa::Buffer::new();
+        let col_text = col_text.format(col + 1).as_bytes();
+        for (row, v) in &entries[from..end] {
+            line.extend_from_slice(num.format(row + 1).as_bytes());
+            line.push(b' ');
+            line.extend_from_slice(col_text);
+            line.push(b' ');
+            line.extend_from_slice(num.format(*v).as_bytes());
+            line.push(b'\n');
+            if line.len() > (1 << 16) - 64 {
+                m.write_all(&line)?;
+                line.clear();
+            }
         }
+        from = end;
     }
     m.write_all(&line)?;
     m.commit()?;

@@ -757,6 +757,77 @@ pub fn read_table(path: &Path) -> Result<Vec<RecordBatch>, ReadTableError> {
         .collect()
 }
 
+/// Rows per batch [`read_table_dictionaries`] reads.
+pub const DEFAULT_READ_BATCH_ROWS: usize = 65_536;
+
+/// Reads every batch of a Parquet file like [`read_table`], but its utf8 columns named in
+/// `dictionary` come back as dictionaries (Int32 keys into the distinct values, as the file
+/// stores them): a column of a few thousand distinct strings in a million rows is then never
+/// materialised row by row. Read them with [`Columns::dictionary`].
+pub fn read_table_dictionaries(
+    path: &Path,
+    dictionary: &[&str],
+) -> Result<Vec<RecordBatch>, ReadTableError> {
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    };
+    let name = path.display().to_string();
+    let parquet_err = |source| ReadTableError::Parquet {
+        path: name.clone(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|source| ReadTableError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(parquet_err)?;
+    let fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            if dictionary.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                ))
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+    let metadata =
+        ArrowReaderMetadata::try_new(Arc::clone(plain.metadata()), options).map_err(parquet_err)?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+        .with_batch_size(DEFAULT_READ_BATCH_ROWS)
+        .build()
+        .map_err(parquet_err)?;
+    reader
+        .map(|b| {
+            b.map_err(|e| ReadTableError::Parquet {
+                path: name.clone(),
+                source: parquet::errors::ParquetError::ArrowError(e.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// A utf8 column read as a dictionary: each row's key (`None` for a null) into `values`.
+pub struct DictionaryColumn<'a> {
+    /// Keys, one per row.
+    pub keys: &'a arrow_array::Int32Array,
+    /// The distinct values.
+    pub values: &'a StringArray,
+}
+
+impl DictionaryColumn<'_> {
+    /// The key of row `i` as an index into `values`, `None` when the row is null.
+    pub fn key(&self, i: usize) -> Option<usize> {
+        (!self.keys.is_null(i)).then(|| self.keys.value(i) as usize)
+    }
+}
+
 /// Typed column access for tables read back.
 pub struct Columns<'a> {
     path: &'a str,
@@ -817,6 +888,24 @@ impl<'a> Columns<'a> {
     /// A list column.
     pub fn list(&self, name: &str) -> Result<&'a ListArray, ReadTableError> {
         self.get(name)
+    }
+
+    /// A utf8 column read as a dictionary ([`read_table_dictionaries`]).
+    pub fn dictionary(&self, name: &str) -> Result<DictionaryColumn<'a>, ReadTableError> {
+        let dict: &'a arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
+            self.get(name)?;
+        let values = dict
+            .values()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| ReadTableError::Column {
+                path: self.path.to_string(),
+                column: name.to_string(),
+            })?;
+        Ok(DictionaryColumn {
+            keys: dict.keys(),
+            values,
+        })
     }
 }
 

@@ -100,22 +100,31 @@ pub enum ManifestError {
     },
 }
 
+/// Bytes read at a time by [`hash_file`].
+pub const DEFAULT_HASH_BUFFER: usize = 1 << 20;
+
 /// blake3 and size of a file.
 pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     use std::io::Read;
+    thread_local! {
+        // Large reads: shards are hundreds of MB, and 8 KiB reads cost a system call each. One
+        // buffer per thread: a fresh megabyte per file cost a page fault per 4 KiB.
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let mut hasher = blake3::Hasher::new();
     let mut file = std::fs::File::open(path)?;
-    // Large reads: shards are hundreds of MB, and 8 KiB reads cost a system call each.
-    let mut buf = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
+    BUFFER.with_borrow_mut(|buf| -> std::io::Result<()> {
+        buf.resize(DEFAULT_HASH_BUFFER, 0);
+        loop {
+            let n = file.read(buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
         }
-        hasher.update(&buf[..n]);
-        bytes += n as u64;
-    }
+    })?;
     Ok((hasher.finalize().to_hex().to_string(), bytes))
 }
 

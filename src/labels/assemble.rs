@@ -20,8 +20,9 @@ use crate::sources::chembl::{AssayInfo, ChemblReject};
 /// The label state: labels in kept tasks, every task's counts, report counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
-    /// Labels in kept tasks.
-    pub labels: BTreeSet<Label>,
+    /// Labels in kept tasks: sorted, no two alike (a set kept as a vector: built, merged and
+    /// walked in order, freed at once).
+    pub labels: Vec<Label>,
     /// Every task with a label: (actives, inactives).
     pub task_counts: BTreeMap<Task, (u32, u32)>,
     /// Report counts.
@@ -31,13 +32,15 @@ pub struct State {
 impl State {
     /// Applies one epoch of the dataflow's output changes.
     pub fn apply(&mut self, changes: &OutputChanges) {
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
         for (l, r) in &changes.labels {
             if *r > 0 {
-                self.labels.insert(*l);
+                added.push(*l);
             } else {
-                self.labels.remove(l);
+                removed.push(*l);
             }
         }
+        self.labels = merge_labels(std::mem::take(&mut self.labels), removed, added);
         for ((t, c), r) in &changes.task_counts {
             if *r > 0 {
                 self.task_counts.insert(*t, *c);
@@ -61,6 +64,47 @@ impl State {
     }
 }
 
+/// The sorted set `labels`, less `removed`, plus `added` (in that order, as a set's removes and
+/// inserts would leave it), in one merge: the runs between changes are copied whole. The two
+/// lists need not be sorted.
+pub fn merge_labels(
+    labels: Vec<Label>,
+    mut removed: Vec<Label>,
+    mut added: Vec<Label>,
+) -> Vec<Label> {
+    if removed.is_empty() && added.is_empty() {
+        return labels;
+    }
+    debug_assert!(labels.windows(2).all(|w| w[0] < w[1]));
+    removed.sort_unstable();
+    removed.dedup();
+    added.sort_unstable();
+    added.dedup();
+    // The changes in label order; at equal labels the removal first.
+    let mut changes: Vec<(Label, bool)> = removed
+        .into_iter()
+        .map(|l| (l, false))
+        .chain(added.into_iter().map(|l| (l, true)))
+        .collect();
+    changes.sort_unstable();
+    let mut out = Vec::with_capacity(labels.len() + changes.len());
+    let mut at = 0;
+    for (l, add) in changes {
+        let to = at + labels[at..].partition_point(|x| *x < l);
+        out.extend_from_slice(&labels[at..to]);
+        at = to;
+        // A label already there is consumed by its removal or by its (single) addition.
+        if labels.get(at) == Some(&l) {
+            at += 1;
+        }
+        if add {
+            out.push(l);
+        }
+    }
+    out.extend_from_slice(&labels[at..]);
+    out
+}
+
 /// A task's id, from its assay's CHEMBL id (or its integer id when the assay is unknown).
 pub fn task_id(task: &Task, assays: &BTreeMap<i64, AssayInfo>) -> String {
     match assays.get(&i64::from(task.assay_id)) {
@@ -71,7 +115,7 @@ pub fn task_id(task: &Task, assays: &BTreeMap<i64, AssayInfo>) -> String {
 
 /// The label table of `labels`: names once, rows sorted by (InChIKey, task id).
 pub fn label_table(
-    labels: &BTreeSet<Label>,
+    labels: &[Label],
     compounds: &Compounds,
     assays: &BTreeMap<i64, AssayInfo>,
 ) -> LabelTable {
@@ -232,13 +276,12 @@ fn assemble_rest(p: &Parts<'_>) -> LabelExport {
         .filter(|r| r.source.starts_with("chembl:"))
         .count();
     let mut stats = p.cellpainting_stats.clone();
-    let assays_seen = p
-        .chembl
-        .activities
-        .iter()
-        .map(|a| a.assay_id)
-        .collect::<BTreeSet<_>>()
-        .len();
+    let assays_seen = {
+        let mut ids: Vec<u32> = p.chembl.activities.iter().map(|a| a.assay_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
     stats.insert(
         "chembl.molecules_matched".into(),
         p.chembl.chembl_ids.len() as u64,
@@ -285,5 +328,50 @@ fn assemble_rest(p: &Parts<'_>) -> LabelExport {
         input_assays: p.assays.values().cloned().collect(),
         task_counts: p.state.task_counts.iter().map(|(t, c)| (*t, *c)).collect(),
         stats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::records::LabelValue;
+    use crate::rng::SplitMix64;
+
+    fn label(rng: &mut SplitMix64) -> Label {
+        Label {
+            compound: rng.below(20) as u32,
+            task: Task {
+                assay_id: rng.below(4) as u32,
+                kind: if rng.chance(0.5) {
+                    TaskKind::Comment
+                } else {
+                    TaskKind::Threshold(550)
+                },
+            },
+            value: LabelValue {
+                label: if rng.chance(0.5) { 1 } else { -1 },
+                measurements: 1,
+                median2: None,
+            },
+        }
+    }
+
+    /// The merge leaves what a set's removes and then inserts leave, on seeded random inputs.
+    #[test]
+    fn merging_labels_matches_a_set() {
+        for seed in 0..200 {
+            let mut rng = SplitMix64::new(seed);
+            let n = rng.below(60) as usize;
+            let set: BTreeSet<Label> = (0..n).map(|_| label(&mut rng)).collect();
+            let removed: Vec<Label> = (0..rng.below(30)).map(|_| label(&mut rng)).collect();
+            let added: Vec<Label> = (0..rng.below(30)).map(|_| label(&mut rng)).collect();
+            let mut want = set.clone();
+            for l in &removed {
+                want.remove(l);
+            }
+            want.extend(added.iter().copied());
+            let got = merge_labels(set.into_iter().collect(), removed, added);
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "seed {seed}");
+        }
     }
 }

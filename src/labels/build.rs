@@ -362,13 +362,37 @@ pub(crate) fn match_records(
     matches: &[crate::export::label_tables::MatchRow],
     compounds: &Compounds,
 ) -> Vec<Match> {
-    matches
-        .iter()
-        .filter_map(|m| {
-            Some(Match {
-                molregno: u64::try_from(m.molregno).ok()?,
-                compound: compounds.id(&m.inchikey)?,
+    // Matches come sorted by key (as written): one walk along the sorted keys instead of a
+    // search per match.
+    if !matches.is_sorted_by(|a, b| a.inchikey <= b.inchikey) {
+        return matches
+            .iter()
+            .filter_map(|m| {
+                Some(Match {
+                    molregno: u64::try_from(m.molregno).ok()?,
+                    compound: compounds.id(&m.inchikey)?,
+                })
             })
-        })
-        .collect()
+            .collect();
+    }
+    let keys = &compounds.keys;
+    let mut at = 0;
+    let mut out = Vec::with_capacity(matches.len());
+    for m in matches {
+        while keys
+            .get(at)
+            .is_some_and(|k| k.as_str() < m.inchikey.as_str())
+        {
+            at += 1;
+        }
+        if keys.get(at) == Some(&m.inchikey)
+            && let Ok(molregno) = u64::try_from(m.molregno)
+        {
+            out.push(Match {
+                molregno,
+                compound: at as u32,
+            });
+        }
+    }
+    out
 }

@@ -142,17 +142,21 @@ pub fn read_chembl_side(
         "ChEMBL: reading {activities_read} activities took {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    let mut activities = Vec::with_capacity(classified.len());
-    for c in classified {
-        match c {
-            Ok(a) => activities.push(a),
-            Err(id) => rejects.push(ChemblReject {
-                source: "activities".into(),
-                record: format!("activity_id={id}"),
-                reason: "an id is negative or too large (assay_id above 2^32)".into(),
-            }),
-        }
-    }
+    // Filtered where they lie (the vector's memory is reused, not copied into a new one).
+    let activities: Vec<Activity> = classified
+        .into_iter()
+        .filter_map(|c| match c {
+            Ok(a) => Some(a),
+            Err(id) => {
+                rejects.push(ChemblReject {
+                    source: "activities".into(),
+                    record: format!("activity_id={id}"),
+                    reason: "an id is negative or too large (assay_id above 2^32)".into(),
+                });
+                None
+            }
+        })
+        .collect();
     Ok(ChemblSide {
         release: release.release().to_string(),
         matches,

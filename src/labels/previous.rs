@@ -3,7 +3,7 @@
 //! (`state/task_counts`), and its kept tasks and labels. What it returns is what the build that
 //! wrote the export held in memory at its end, so a refresh can continue from there.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::export::label_export::TASK_COUNTS;
@@ -11,7 +11,7 @@ use crate::export::label_tables::{
     self, Columns, LabelEntry, LabelTable, MatchRow, ReadTableError, RejectRow, TaskRow,
 };
 use crate::labels::compounds::Compounds;
-use crate::labels::records::{Activity, Label, LabelValue, Task, TaskKind};
+use crate::labels::records::{Activity, Comment, Label, LabelValue, Task, TaskKind};
 use crate::pipeline::hundredths;
 
 /// Errors reading a previous export.
@@ -47,8 +47,8 @@ pub struct Previous {
     pub tasks: Vec<TaskRow>,
     /// Labels, as written.
     pub label_table: LabelTable,
-    /// The same labels as records.
-    pub labels: BTreeSet<Label>,
+    /// The same labels as records, sorted (each once).
+    pub labels: Vec<Label>,
 }
 
 fn invalid(path: &Path, reason: impl Into<String>) -> PreviousError {
@@ -156,7 +156,7 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
 
     let path = dir.join("inputs/activities.parquet");
     let name = path.display().to_string();
-    let batches = label_tables::read_table(&path)?;
+    let batches = label_tables::read_table_dictionaries(&path, &["comment"])?;
     // Sized once: growing a million-row vector copies it and faults in fresh pages each time.
     p.activities
         .reserve_exact(batches.iter().map(|b| b.num_rows()).sum());
@@ -171,8 +171,13 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
             c.boolean("valid")?,
             c.boolean("numeric_type")?,
             c.float64("pchembl_value")?,
-            c.utf8("comment")?,
+            c.dictionary("comment")?,
         );
+        let comment_of: Vec<Option<Comment>> = comment
+            .values
+            .iter()
+            .map(label_tables::comment_of)
+            .collect();
         for i in 0..batch.num_rows() {
             let bad = |what: &str| invalid(&path, format!("row {i}: {what}"));
             p.activities.push(Activity {
@@ -185,8 +190,14 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
                     Some(x) => Some(hundredths(x).ok_or_else(|| bad("pchembl_value"))?),
                     None => None,
                 },
-                comment: label_tables::comment_of(label_tables::opt_str_ref(comment, i))
-                    .ok_or_else(|| bad("comment"))?,
+                comment: match comment.key(i) {
+                    None => Comment::None,
+                    Some(k) => comment_of
+                        .get(k)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| bad("comment"))?,
+                },
             });
         }
     }
@@ -280,7 +291,10 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
     shards.sort();
     let shard_batches = shards
         .into_iter()
-        .map(|path| Ok((label_tables::read_table(&path)?, path)))
+        .map(|path| {
+            let batches = label_tables::read_table_dictionaries(&path, &["inchikey", "task_id"])?;
+            Ok((batches, path))
+        })
         .collect::<Result<Vec<_>, PreviousError>>()?;
     let mut rows: Vec<LabelEntry> = Vec::with_capacity(
         shard_batches
@@ -288,34 +302,37 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
             .flat_map(|(b, _)| b.iter().map(|b| b.num_rows()))
             .sum(),
     );
+    let (mut compound_memo, mut task_memo) = (DictionaryIds::default(), DictionaryIds::default());
     for (batches, path) in shard_batches {
         let name = path.display().to_string();
         for batch in batches {
             let c = Columns::new(&name, &batch);
             let (k, t, l, n, m) = (
-                c.utf8("inchikey")?,
-                c.utf8("task_id")?,
+                c.dictionary("inchikey")?,
+                c.dictionary("task_id")?,
                 c.int8("label")?,
                 c.uint32("n_measurements")?,
                 c.float64("median_pchembl")?,
             );
-            // A compound's labels are consecutive: look its key up once.
-            let mut last: Option<(&str, u32)> = None;
-            for i in 0..batch.num_rows() {
-                let key = k.value(i);
-                let compound = match last {
-                    Some((lk, id)) if lk == key => id,
-                    _ => {
-                        let id = compounds
-                            .id(key)
-                            .ok_or_else(|| invalid(&path, format!("unknown compound {key}")))?;
-                        last = Some((key, id));
-                        id
-                    }
+            // Each distinct key and task id is looked up once per dictionary (batches of a
+            // column chunk share theirs).
+            let compound_of = compound_memo.ids(&k, |v| compounds.id(v));
+            let task_of_value = task_memo.ids(&t, |v| task_index.get(v).copied());
+            let unknown =
+                |what: &str, col: &label_tables::DictionaryColumn<'_>, key: Option<usize>| {
+                    let value = key
+                        .filter(|&k| k < arrow_array::Array::len(col.values))
+                        .map_or("(null)", |k| col.values.value(k));
+                    invalid(&path, format!("unknown {what} {value}"))
                 };
-                let task = *task_index
-                    .get(t.value(i))
-                    .ok_or_else(|| invalid(&path, format!("unknown task {}", t.value(i))))?;
+            for i in 0..batch.num_rows() {
+                let (ck, tk) = (k.key(i), t.key(i));
+                let compound = ck
+                    .and_then(|x| compound_of.get(x).copied().flatten())
+                    .ok_or_else(|| unknown("compound", &k, ck))?;
+                let task = tk
+                    .and_then(|x| task_of_value.get(x).copied().flatten())
+                    .ok_or_else(|| unknown("task", &t, tk))?;
                 let median2 = match label_tables::opt_f64(m, i) {
                     Some(x) => Some(
                         hundredths(x * 2.0).ok_or_else(|| invalid(&path, format!("median {x}")))?,
@@ -351,11 +368,40 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
     for run in labels.chunk_by_mut(|a, b| a.compound == b.compound) {
         run.sort_unstable();
     }
-    p.labels = labels.into_iter().collect();
+    labels.dedup();
+    p.labels = labels;
     p.label_table = LabelTable {
         inchikeys: compounds.keys.clone(),
         task_ids,
         rows,
     };
     Ok(p)
+}
+
+/// The id of every value of the last dictionary seen, so that batches sharing a dictionary
+/// (those of one column chunk) look its values up once.
+#[derive(Default)]
+struct DictionaryIds {
+    /// The dictionary's values (address of their offsets, count).
+    which: Option<(usize, usize)>,
+    /// Their ids.
+    ids: Vec<Option<u32>>,
+}
+
+impl DictionaryIds {
+    fn ids(
+        &mut self,
+        column: &label_tables::DictionaryColumn<'_>,
+        id: impl Fn(&str) -> Option<u32>,
+    ) -> &[Option<u32>] {
+        let which = (
+            column.values.value_offsets().as_ptr() as usize,
+            arrow_array::Array::len(column.values),
+        );
+        if self.which != Some(which) {
+            self.ids = column.values.iter().map(|v| v.and_then(&id)).collect();
+            self.which = Some(which);
+        }
+        &self.ids
+    }
 }

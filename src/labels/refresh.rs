@@ -25,8 +25,8 @@ use crate::export::label_export::{
 };
 use crate::export::label_tables::{self, ChangeRow, LabelEntry, LabelTable, TaskRow};
 use crate::export::manifest::{Manifest, hash_file};
-use crate::fast_hash::{FastMap, FastSet};
-use crate::labels::assemble::{Parts, State, assemble};
+use crate::fast_hash::{FastMap, FastSet, IdBits};
+use crate::labels::assemble::{Parts, State, assemble, merge_labels};
 use crate::labels::build::{BuildError, BuildReport, Phases, io_err, match_records};
 use crate::labels::chembl_side::{read_assays, read_chembl_side};
 use crate::labels::previous::{read_compounds, read_rest};
@@ -158,7 +158,9 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     phases.lap("reading the previous export and ChEMBL");
 
     // The difference, and the (compound, assay) groups it touches.
+    let t0 = std::time::Instant::now();
     let (removed, added) = diff_activities(&previous.activities, &new.activities);
+    tracing::trace!("diff: {:.3} s", t0.elapsed().as_secs_f64());
     let old_matches = match_records(&previous.matches, compounds);
     let new_matches = match_records(&new.matches, compounds);
     let old_set: BTreeSet<Match> = old_matches.iter().copied().collect();
@@ -195,9 +197,13 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
             }
         }
     }
+    tracing::trace!("groups: {:.3} s", t0.elapsed().as_secs_f64());
+    let touched_assays = IdBits::new(groups.iter().map(|(_, assay)| *assay));
     let in_groups = |a: &Activity, of: &FastMap<u64, Vec<u32>>| {
-        of.get(&a.molregno)
-            .is_some_and(|cs| cs.iter().any(|&c| groups.contains(&(c, a.assay_id))))
+        touched_assays.may_contain(a.assay_id)
+            && of
+                .get(&a.molregno)
+                .is_some_and(|cs| cs.iter().any(|&c| groups.contains(&(c, a.assay_id))))
     };
     let before: Vec<(Activity, isize)> = previous
         .activities
@@ -206,6 +212,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         .map(|a| (a.clone(), 1))
         .collect();
     let touched = before.len();
+    tracing::trace!("rows to replay: {:.3} s", t0.elapsed().as_secs_f64());
     let change: Vec<(Activity, isize)> = removed
         .into_iter()
         .map(|a| (a, -1))
@@ -237,31 +244,6 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
     phases.lap("label dataflow on the difference");
 
     // Task counts move by the label changes; the size rule decides which tasks are kept.
-    let mut counts: BTreeMap<Task, (i64, i64)> = previous
-        .task_counts
-        .iter()
-        .map(|(t, (a, i))| (*t, (i64::from(*a), i64::from(*i))))
-        .collect();
-    for (l, r) in &delta.labels {
-        let e = counts.entry(l.task).or_default();
-        if l.value.label > 0 {
-            e.0 += *r as i64;
-        } else {
-            e.1 += *r as i64;
-        }
-    }
-    let mut task_counts: BTreeMap<Task, (u32, u32)> = BTreeMap::new();
-    for (t, (a, i)) in counts {
-        if a < 0 || i < 0 {
-            return Err(BuildError::Invalid(format!(
-                "{}: state/task_counts disagrees with the snapshot (task {t:?})",
-                prev.display()
-            )));
-        }
-        if a + i > 0 {
-            task_counts.insert(t, (a as u32, i as u32));
-        }
-    }
     let kept = |counts: &BTreeMap<Task, (u32, u32)>| -> BTreeSet<Task> {
         counts
             .iter()
@@ -270,16 +252,47 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
             .collect()
     };
     let kept_old = kept(&previous.task_counts);
+    // The previous counts, moved in place by the label changes (per task, the sum of a label's
+    // changes is what moves its count).
+    let mut moves: BTreeMap<Task, (i64, i64)> = BTreeMap::new();
+    for (l, r) in &delta.labels {
+        let e = moves.entry(l.task).or_default();
+        if l.value.label > 0 {
+            e.0 += *r as i64;
+        } else {
+            e.1 += *r as i64;
+        }
+    }
+    let mut task_counts = std::mem::take(&mut previous.task_counts);
+    for (t, (da, di)) in moves {
+        let (a, i) = task_counts.get(&t).copied().unwrap_or_default();
+        let (a, i) = (i64::from(a) + da, i64::from(i) + di);
+        let fits = |n: i64| u32::try_from(n).ok();
+        match (fits(a), fits(i)) {
+            (Some(0), Some(0)) => {
+                task_counts.remove(&t);
+            }
+            (Some(a), Some(i)) => {
+                task_counts.insert(t, (a, i));
+            }
+            _ => {
+                return Err(BuildError::Invalid(format!(
+                    "{}: state/task_counts disagrees with the snapshot (task {t:?})",
+                    prev.display()
+                )));
+            }
+        }
+    }
     let kept_new = kept(&task_counts);
     let newly_kept: FastSet<Task> = kept_new.difference(&kept_old).copied().collect();
     let kept_new_fast: FastSet<Task> = kept_new.iter().copied().collect();
 
     // Tasks that become kept: all their labels, from the new release's rows of their assays.
-    let assays_on: FastSet<u32> = newly_kept.iter().map(|t| t.assay_id).collect();
+    let assays_on = IdBits::new(newly_kept.iter().map(|t| t.assay_id));
     let rows_on: Vec<(Activity, isize)> = new
         .activities
         .iter()
-        .filter(|a| assays_on.contains(&a.assay_id))
+        .filter(|a| assays_on.may_contain(a.assay_id))
         .map(|a| (a.clone(), 1))
         .collect();
     let matches_on: Vec<(Match, isize)> = if rows_on.is_empty() {
@@ -288,7 +301,7 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
         new_matches.iter().map(|m| (*m, 1)).collect()
     };
     // The second run and the update of the kept labels are independent: side by side.
-    let (out_on, mut labels) = std::thread::scope(|scope| {
+    let (out_on, (labels, removed, mut added)) = std::thread::scope(|scope| {
         let on = scope.spawn(|| {
             run_label_epochs(
                 cluster,
@@ -301,16 +314,15 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
             )
         });
         // The previous labels are not needed after this: filtered in place, not copied.
-        let mut labels: BTreeSet<Label> = std::mem::take(&mut previous.labels);
+        let mut labels: Vec<Label> = std::mem::take(&mut previous.labels);
         labels.retain(|l| kept_new_fast.contains(&l.task));
-        for (l, r) in &delta.labels {
-            if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r < 0 {
-                labels.remove(l);
-            }
-        }
-        for (l, r) in &delta.labels {
-            if kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task) && *r > 0 {
-                labels.insert(*l);
+        let stays = |l: &Label| kept_new_fast.contains(&l.task) && !newly_kept.contains(&l.task);
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
+        for (l, r) in delta.labels.iter().filter(|(l, _)| stays(l)) {
+            if *r < 0 {
+                removed.push(*l);
+            } else {
+                added.push(*l);
             }
         }
         let on = on.join().unwrap_or_else(|_| {
@@ -318,18 +330,19 @@ pub fn refresh(opts: &RefreshOptions, cluster: &ClusterConfig) -> Result<BuildRe
                 "the label dataflow thread panicked".into(),
             ))
         });
-        (on, labels)
+        (on, (labels, removed, added))
     });
     let out_on = out_on?;
     phases.lap("label dataflow on newly kept tasks, beside updating the labels");
 
-    for o in &out_on {
-        for (l, r) in &o.labels {
-            if *r > 0 && newly_kept.contains(&l.task) {
-                labels.insert(*l);
-            }
-        }
-    }
+    added.extend(
+        out_on
+            .iter()
+            .flat_map(|o| &o.labels)
+            .filter(|(l, r)| *r > 0 && newly_kept.contains(&l.task))
+            .map(|(l, _)| *l),
+    );
+    let labels = merge_labels(labels, removed, added);
     let mut stats: BTreeMap<Stat, i64> = BTreeMap::new();
     for s in [
         Stat::ExcludedByValidity,
@@ -514,12 +527,21 @@ fn changelog(
     let key = |t: &LabelTable, e: &LabelEntry| -> (String, String) {
         (t.inchikey(e).to_string(), t.task_id(e).to_string())
     };
+    // Both tables name compounds by the same sorted keys (a refresh keeps the compounds) and
+    // tasks by sorted ids: rows then compare as (compound, rank of the task id among both
+    // tables' ids), integers instead of strings.
+    let ranks =
+        (old.inchikeys == new.inchikeys && old.task_ids.is_sorted() && new.task_ids.is_sorted())
+            .then(|| shared_ranks(&old.task_ids, &new.task_ids));
     let (mut i, mut j) = (0, 0);
     while i < old.rows.len() || j < new.rows.len() {
         let order = match (old.rows.get(i), new.rows.get(j)) {
-            (Some(a), Some(b)) => {
-                (old.inchikey(a), old.task_id(a)).cmp(&(new.inchikey(b), new.task_id(b)))
-            }
+            (Some(a), Some(b)) => match &ranks {
+                Some((ro, rn)) => {
+                    (a.compound, ro[a.task as usize]).cmp(&(b.compound, rn[b.task as usize]))
+                }
+                None => (old.inchikey(a), old.task_id(a)).cmp(&(new.inchikey(b), new.task_id(b))),
+            },
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, _) => std::cmp::Ordering::Greater,
         };
@@ -587,4 +609,52 @@ fn changelog(
     }
     out.sort();
     out
+}
+
+/// Ranks of two sorted lists' items in their sorted union (equal items share a rank).
+fn shared_ranks(a: &[String], b: &[String]) -> (Vec<u32>, Vec<u32>) {
+    let (mut ra, mut rb) = (Vec::with_capacity(a.len()), Vec::with_capacity(b.len()));
+    let (mut i, mut j, mut rank) = (0, 0, 0u32);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                ra.push(rank);
+                rb.push(rank);
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                ra.push(rank);
+                i += 1;
+            }
+            (Some(_), None) => {
+                ra.push(rank);
+                i += 1;
+            }
+            _ => {
+                rb.push(rank);
+                j += 1;
+            }
+        }
+        rank += 1;
+    }
+    (ra, rb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_ranks_order_like_the_strings() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let (a, b) = (s(&["a", "c", "d", "f"]), s(&["b", "c", "e", "f", "g"]));
+        let (ra, rb) = shared_ranks(&a, &b);
+        for (i, x) in a.iter().enumerate() {
+            for (j, y) in b.iter().enumerate() {
+                assert_eq!(ra[i].cmp(&rb[j]), x.cmp(y), "{x} vs {y}");
+            }
+        }
+        assert_eq!(shared_ranks(&[], &s(&["x"])), (vec![], vec![0]));
+    }
 }

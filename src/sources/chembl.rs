@@ -180,15 +180,40 @@ fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     )?;
     // Best effort: a build without mmap support still reads, only slower.
     let _ = conn.execute_batch("PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536;");
+    // `rarray` once per connection: registering a module again expires the connection's
+    // prepared statements, which then parse again on their next run.
+    rusqlite::vtab::array::load_module(&conn)?;
     Ok(conn)
 }
 
 /// Most threads that read activities at once.
 pub const DEFAULT_READ_THREADS: usize = 4;
 
-/// Chunks each reading thread's share is cut into: threads take the next chunk when done with
-/// one, so a thread slowed by others on its core does not hold up the rest at the end.
-pub const DEFAULT_CHUNKS_PER_THREAD: usize = 8;
+/// How finely the reading threads' work is cut: each chunk is this many times smaller than
+/// an even share of what is left (guided scheduling), so chunks shrink towards the end and the
+/// threads finish close together even when one is slowed by others on its core.
+pub const DEFAULT_CHUNKS_PER_THREAD: usize = 2;
+
+/// The smallest chunk of lookups worth handing to a reading thread on its own.
+pub const DEFAULT_MIN_CHUNK: usize = 1_024;
+
+/// Chunk boundaries for `items` over `threads` (guided scheduling): each chunk is the rest
+/// divided by `threads * DEFAULT_CHUNKS_PER_THREAD`, never below [`DEFAULT_MIN_CHUNK`]. A
+/// function of the counts alone, so the cut never depends on timing.
+fn guided_chunks(items: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < items {
+        let rest = items - start;
+        let size = rest
+            .div_ceil(threads.max(1) * DEFAULT_CHUNKS_PER_THREAD)
+            .max(DEFAULT_MIN_CHUNK)
+            .min(rest);
+        out.push(start..start + size);
+        start += size;
+    }
+    out
+}
 
 /// `ChEMBL_36` -> `36`, `ChEMBL_24_1` -> `24_1`; anything else unchanged.
 pub fn release_number(version_name: &str) -> String {
@@ -455,7 +480,6 @@ impl ChemblRelease {
         let rowids_of = |conn: &Connection, part: &[i64]| -> Result<Vec<i64>, ChemblError> {
             let err = query_err(path, "activities");
             let _read = conn.unchecked_transaction().map_err(&err)?;
-            rusqlite::vtab::array::load_module(conn).map_err(&err)?;
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT a.rowid FROM rarray(?1) AS r \
@@ -498,16 +522,31 @@ impl ChemblRelease {
                 Ok((rows, rejects))
             },
         )?;
-        let mut out = Vec::with_capacity(parts.iter().map(|(rows, _)| rows.len()).sum());
+        let sorted = parts
+            .iter()
+            .flat_map(|(rows, _)| rows.iter().map(|(id, _)| *id))
+            .is_sorted();
+        let rows_of = parts.iter().map(|(rows, _)| rows.len()).sum();
+        let mut pairs = Vec::new();
+        let mut out = Vec::with_capacity(if sorted { rows_of } else { 0 });
         for (rows, part_rejects) in parts {
-            out.extend(rows);
+            // In activity_id order already (the usual case: ids are rowids): one copy, ids
+            // dropped on the way.
+            if sorted {
+                out.extend(rows.into_iter().map(|(_, t)| t));
+            } else {
+                pairs.extend(rows);
+            }
             rejects.extend(part_rejects);
         }
-        Ok((by_activity_id(out), read))
+        if !sorted {
+            out = by_activity_id(pairs);
+        }
+        Ok((out, read))
     }
 
-    /// Runs `work` over `items` cut into chunks, [`DEFAULT_CHUNKS_PER_THREAD`] per reading
-    /// thread ([`read_threads`]); each thread has its own connection (the release's own one
+    /// Runs `work` over `items` cut into shrinking chunks ([`guided_chunks`]) by up to
+    /// [`read_threads`] threads; each thread has its own connection (the release's own one
     /// when there is a single thread) and takes the next chunk when done with one. `work` gets
     /// the chunk's offset in `items`. Results come back in chunk order, so they do not depend
     /// on how many threads ran or which took what.
@@ -522,11 +561,10 @@ impl ChemblRelease {
         if threads == 1 {
             return Ok(vec![work(&self.conn, 0, items)?]);
         }
-        let chunk = items
-            .len()
-            .div_ceil(threads * DEFAULT_CHUNKS_PER_THREAD)
-            .max(1);
-        let chunks: Vec<&[I]> = items.chunks(chunk).collect();
+        let chunks: Vec<(usize, &[I])> = guided_chunks(items.len(), threads)
+            .into_iter()
+            .map(|r| (r.start, &items[r]))
+            .collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let path: &Path = &self.path;
         let (work, chunks, next) = (&work, &chunks, &next);
@@ -538,10 +576,10 @@ impl ChemblRelease {
                         let mut out = Vec::new();
                         loop {
                             let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(part) = chunks.get(n) else {
+                            let Some(&(offset, part)) = chunks.get(n) else {
                                 return Ok(out);
                             };
-                            match work(&conn, n * chunk, part) {
+                            match work(&conn, offset, part) {
                                 Ok(r) => out.push((n, r)),
                                 Err(e) => {
                                     // The others stop at their next chunk.
@@ -681,7 +719,6 @@ fn read_activity_rows<T>(
     let _read = conn
         .unchecked_transaction()
         .map_err(query_err(path, "activities"))?;
-    rusqlite::vtab::array::load_module(conn).map_err(query_err(path, "activities"))?;
     let mut stmt = conn
         .prepare_cached(match filter {
             RowFilter::All => {
@@ -762,4 +799,42 @@ fn table_columns(conn: &Connection, table: &str) -> Result<BTreeSet<String>, rus
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
     let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
     names.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guided_chunks_cover_the_items_in_shrinking_pieces() {
+        for (items, threads) in [
+            (0, 2),
+            (1, 2),
+            (1_000, 2),
+            (29_882, 2),
+            (1_249_142, 2),
+            (50_000, 4),
+        ] {
+            let chunks = guided_chunks(items, threads);
+            let mut next = 0;
+            for c in &chunks {
+                assert_eq!(
+                    c.start, next,
+                    "{items} items, {threads} threads: contiguous"
+                );
+                assert!(!c.is_empty());
+                next = c.end;
+            }
+            assert_eq!(next, items, "{items} items: every item in a chunk");
+            for w in chunks.windows(2) {
+                assert!(w[0].len() >= w[1].len(), "{items} items: sizes never grow");
+            }
+            for c in chunks.iter().rev().skip(1) {
+                assert!(c.len() >= DEFAULT_MIN_CHUNK.min(items));
+            }
+        }
+        let big = guided_chunks(1_249_142, 2);
+        assert_eq!(big[0].len(), 1_249_142usize.div_ceil(4));
+        assert_eq!(big.last().map(|c| c.len() <= DEFAULT_MIN_CHUNK), Some(true));
+    }
 }
