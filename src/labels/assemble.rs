@@ -76,6 +76,12 @@ pub fn merge_labels(
         return labels;
     }
     debug_assert!(labels.windows(2).all(|w| w[0] < w[1]));
+    if labels.is_empty() {
+        // A build's one epoch: nothing to merge with (and no second copy of a million rows).
+        added.sort_unstable();
+        added.dedup();
+        return added;
+    }
     removed.sort_unstable();
     removed.dedup();
     added.sort_unstable();
