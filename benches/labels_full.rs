@@ -67,6 +67,16 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create the bench directory");
 
     println!("# labels at full scale ({rounds} rounds)");
+    if !pandas {
+        println!(
+            "the pandas script is skipped: {}",
+            if std::env::var("ASSAYFLOW_BENCH_PANDAS").as_deref() == Ok("0") {
+                "ASSAYFLOW_BENCH_PANDAS=0"
+            } else {
+                "python3 cannot import pandas, rdkit and pyarrow (pip install pandas rdkit pyarrow)"
+            }
+        );
+    }
     if !world.join("world.json").exists() {
         println!("generating the full world into {} ...", world.display());
         fresh(&world);
