@@ -1,4 +1,4 @@
-//! Writing a label export directory: the tables of [`label_tables`](super::label_tables), the
+//! Writing a label export directory: the tables of [`label_tables`], the
 //! labels hash-partitioned by compound into `labels/part-NNNNN.parquet`, the authors' format,
 //! a copy of the pipeline file, and `manifest.json` last.
 //!

@@ -2,7 +2,7 @@
 //! `pipelines/*.toml`).
 //!
 //! - [`records`]: the records the rules work on (activities, matches, tasks, labels);
-//! - [`reference`]: a plain from-scratch implementation of the rules (the test oracle);
+//! - [`reference`](mod@reference): a plain from-scratch implementation of the rules (the test oracle);
 //! - [`split`]: the seeded, first-block-grouped train/valid/test split;
 //! - [`compounds`], [`chembl_side`]: what a run reads (Cell Painting compounds by key; ChEMBL
 //!   matches, classified activities, assays);
