@@ -736,25 +736,7 @@ pub fn read_export_labels(
 
 /// Reads every batch of a Parquet file.
 pub fn read_table(path: &Path) -> Result<Vec<RecordBatch>, ReadTableError> {
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| ReadTableError::Io {
-        path: name.clone(),
-        source,
-    })?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|source| ReadTableError::Parquet {
-            path: name.clone(),
-            source,
-        })?;
-    reader
-        .map(|b| {
-            b.map_err(|e| ReadTableError::Parquet {
-                path: name.clone(),
-                source: parquet::errors::ParquetError::ArrowError(e.to_string()),
-            })
-        })
-        .collect()
+    read_batches(path, &[], None)
 }
 
 /// Rows per batch [`read_table_dictionaries`] reads.
@@ -768,6 +750,17 @@ pub fn read_table_dictionaries(
     path: &Path,
     dictionary: &[&str],
 ) -> Result<Vec<RecordBatch>, ReadTableError> {
+    read_batches(path, dictionary, Some(DEFAULT_READ_BATCH_ROWS))
+}
+
+/// The reader behind [`read_table`] and [`read_table_dictionaries`]: the utf8 columns named in
+/// `dictionary` read as dictionaries, `batch_rows` rows per batch (the reader's default when
+/// `None`).
+fn read_batches(
+    path: &Path,
+    dictionary: &[&str],
+    batch_rows: Option<usize>,
+) -> Result<Vec<RecordBatch>, ReadTableError> {
     use parquet::arrow::arrow_reader::{
         ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
     };
@@ -780,29 +773,33 @@ pub fn read_table_dictionaries(
         path: name.clone(),
         source,
     })?;
-    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(parquet_err)?;
-    let fields: Vec<Field> = plain
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| {
-            if dictionary.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
-                f.as_ref().clone().with_data_type(DataType::Dictionary(
-                    Box::new(DataType::Int32),
-                    Box::new(DataType::Utf8),
-                ))
-            } else {
-                f.as_ref().clone()
-            }
-        })
-        .collect();
-    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
-    let metadata =
-        ArrowReaderMetadata::try_new(Arc::clone(plain.metadata()), options).map_err(parquet_err)?;
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
-        .with_batch_size(DEFAULT_READ_BATCH_ROWS)
-        .build()
-        .map_err(parquet_err)?;
+    let mut metadata =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(parquet_err)?;
+    if !dictionary.is_empty() {
+        let fields: Vec<Field> = metadata
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                if dictionary.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
+                    f.as_ref().clone().with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(DataType::Utf8),
+                    ))
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect();
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+        metadata = ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), options)
+            .map_err(parquet_err)?;
+    }
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
+    if let Some(rows) = batch_rows {
+        builder = builder.with_batch_size(rows);
+    }
+    let reader = builder.build().map_err(parquet_err)?;
     reader
         .map(|b| {
             b.map_err(|e| ReadTableError::Parquet {

@@ -162,7 +162,8 @@ pub fn read_predictions(
                 return Err(PredictionTableError::Invalid {
                     path: name.clone(),
                     reason: format!(
-                        "row {i} ({}): {} probabilities ({} null) for {tasks} tasks",
+                        "row {} ({}): {} probabilities ({} null) for {tasks} tasks",
+                        rows.len(),
                         key.value(i),
                         p.len(),
                         p.null_count()
@@ -195,7 +196,8 @@ pub fn read_tasks(path: &Path) -> Result<Vec<String>, PredictionTableError> {
                 return Err(PredictionTableError::Invalid {
                     path: name.clone(),
                     reason: format!(
-                        "row {i}: position {} where {} was expected",
+                        "row {}: position {} where {} was expected",
+                        tasks.len(),
                         pos.value(i),
                         tasks.len()
                     ),

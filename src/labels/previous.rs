@@ -160,6 +160,7 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
     // Sized once: growing a million-row vector copies it and faults in fresh pages each time.
     p.activities
         .reserve_exact(batches.iter().map(|b| b.num_rows()).sum());
+    let mut first_row = 0;
     for batch in batches {
         let c = Columns::new(&name, &batch);
         let (act, mol, assay) = (
@@ -179,7 +180,7 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
             .map(label_tables::comment_of)
             .collect();
         for i in 0..batch.num_rows() {
-            let bad = |what: &str| invalid(&path, format!("row {i}: {what}"));
+            let bad = |what: &str| invalid(&path, format!("row {}: {what}", first_row + i));
             p.activities.push(Activity {
                 activity_id: u64::try_from(act.value(i)).map_err(|_| bad("activity_id"))?,
                 molregno: u64::try_from(mol.value(i)).map_err(|_| bad("molregno"))?,
@@ -200,6 +201,7 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
                 },
             });
         }
+        first_row += batch.num_rows();
     }
     if p.activities
         .windows(2)
@@ -382,8 +384,9 @@ pub fn read_rest(dir: &Path, compounds: &Compounds) -> Result<Previous, Previous
 /// (those of one column chunk) look its values up once.
 #[derive(Default)]
 struct DictionaryIds {
-    /// The dictionary's values (address of their offsets, count).
-    which: Option<(usize, usize)>,
+    /// The dictionary's values: held (a reference-counted clone), so that their buffer cannot
+    /// be freed and its address given to another dictionary while it names this one.
+    values: Option<arrow_array::StringArray>,
     /// Their ids.
     ids: Vec<Option<u32>>,
 }
@@ -394,13 +397,14 @@ impl DictionaryIds {
         column: &label_tables::DictionaryColumn<'_>,
         id: impl Fn(&str) -> Option<u32>,
     ) -> &[Option<u32>] {
-        let which = (
-            column.values.value_offsets().as_ptr() as usize,
-            arrow_array::Array::len(column.values),
-        );
-        if self.which != Some(which) {
+        let same = |a: &arrow_array::StringArray, b: &arrow_array::StringArray| {
+            std::ptr::eq(a.value_offsets().as_ptr(), b.value_offsets().as_ptr())
+                && a.value_data().as_ptr() == b.value_data().as_ptr()
+                && arrow_array::Array::len(a) == arrow_array::Array::len(b)
+        };
+        if !self.values.as_ref().is_some_and(|v| same(v, column.values)) {
             self.ids = column.values.iter().map(|v| v.and_then(&id)).collect();
-            self.which = Some(which);
+            self.values = Some(column.values.clone());
         }
         &self.ids
     }

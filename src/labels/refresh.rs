@@ -530,9 +530,11 @@ fn changelog(
     // Both tables name compounds by the same sorted keys (a refresh keeps the compounds) and
     // tasks by sorted ids: rows then compare as (compound, rank of the task id among both
     // tables' ids), integers instead of strings.
-    let ranks =
-        (old.inchikeys == new.inchikeys && old.task_ids.is_sorted() && new.task_ids.is_sorted())
-            .then(|| shared_ranks(&old.task_ids, &new.task_ids));
+    let ranks = (old.inchikeys == new.inchikeys
+        && old.inchikeys.is_sorted()
+        && old.task_ids.is_sorted()
+        && new.task_ids.is_sorted())
+    .then(|| shared_ranks(&old.task_ids, &new.task_ids));
     let (mut i, mut j) = (0, 0);
     while i < old.rows.len() || j < new.rows.len() {
         let order = match (old.rows.get(i), new.rows.get(j)) {
